@@ -1,0 +1,142 @@
+"""The one interface every realm backend implements.
+
+The local folder realm and AWS implement exactly this; the backend contract
+tests run the same behaviour against both.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from attrs import define
+
+from lava_core.records import Event, EventEntry, Realm
+
+
+@define(frozen=True)
+class ReceivedMessage:
+    """A message taken from a fleet queue; hidden from others until its visibility runs out."""
+
+    message_id: str
+    body: str
+    receipt: str
+    receive_count: int
+    sent_at: float
+
+
+@define(frozen=True)
+class DeadLetter:
+    """A message set aside because it could not be run, with the reason why."""
+
+    message_id: str
+    queue: str
+    body: str
+    reason: str
+    receive_count: int
+    ts: str
+
+
+class Backend(ABC):
+    """Tables, fleet queues and the payload/output store of one realm."""
+
+    realm_name: str
+
+    # ------------------------------------------------------------------ realm record
+    @abstractmethod
+    def get_realm(self) -> Realm:
+        """The realm record (read once per worker start)."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where this realm lives, for messages (a folder path or ``aws://NAME``)."""
+
+    # ------------------------------------------------------------------ jobs table
+    @abstractmethod
+    def put_jobs(self, specs: list[dict[str, Any]]) -> None:
+        """Write job specs (already validated), replacing any with the same ``job_id``."""
+
+    @abstractmethod
+    def get_job(self, job_id: str) -> dict[str, Any] | None:
+        """The stored spec of ``job_id`` as plain data, or None."""
+
+    @abstractmethod
+    def list_jobs(self) -> list[dict[str, Any]]:
+        """Every stored job spec, ordered by ``job_id``."""
+
+    @abstractmethod
+    def delete_job(self, job_id: str) -> bool:
+        """Remove a job; False when there was none."""
+
+    # ------------------------------------------------------------------ events table
+    @abstractmethod
+    def record_event(self, job_id: str, run_id: str, entry: EventEntry, fields: dict[str, Any]) -> None:
+        """Set ``fields`` (status, ts_event, …) on the run's item and append ``entry`` to its log."""
+
+    @abstractmethod
+    def get_event(self, job_id: str, run_id: str) -> Event | None:
+        """One run's event item."""
+
+    @abstractmethod
+    def query_events(self, *, job_id: str | None = None, run_id: str | None = None,
+                     status: str | None = None, limit: int = 100) -> list[Event]:
+        """Most recent first (by ``tu_event``), filtered by whichever arguments are given."""
+
+    # ------------------------------------------------------------------ fleet queues
+    def queue_name(self, fleet: str) -> str:
+        """lava's queue name for a worker fleet: ``lava-<realm>-<fleet>``."""
+        return f"lava-{self.realm_name}-{fleet}"
+
+    @abstractmethod
+    def send_message(self, fleet: str, body: dict[str, Any], delay: float = 0) -> str:
+        """Put a dispatch message on the fleet's queue; returns the message id."""
+
+    @abstractmethod
+    def receive_messages(self, fleet: str, *, max_messages: int = 1, wait: float = 0,
+                         visibility: float = 60) -> list[ReceivedMessage]:
+        """Take up to ``max_messages`` visible messages, waiting up to ``wait`` seconds for one.
+
+        Each is hidden for ``visibility`` seconds and its receive count goes up by one.
+        """
+
+    @abstractmethod
+    def delete_message(self, fleet: str, receipt: str) -> None:
+        """Remove a message for good (the run reached a final status)."""
+
+    @abstractmethod
+    def extend_visibility(self, fleet: str, receipt: str, seconds: float) -> bool:
+        """Keep a message hidden for ``seconds`` more from now; False if the receipt is stale."""
+
+    @abstractmethod
+    def dead_letter(self, fleet: str, message: ReceivedMessage, reason: str) -> None:
+        """Move a received message to the fleet's dead-letter place, with the reason."""
+
+    @abstractmethod
+    def list_dead_letters(self, fleet: str | None = None) -> list[DeadLetter]:
+        """Messages set aside, oldest first."""
+
+    @abstractmethod
+    def queue_depth(self, fleet: str) -> tuple[int, int]:
+        """(visible, in flight) message counts of a fleet queue."""
+
+    # ------------------------------------------------------------------ output store
+    @abstractmethod
+    def put_output(self, job_id: str, run_id: str, name: str, data: bytes) -> str:
+        """Store a run's output object; returns its URI."""
+
+    @abstractmethod
+    def get_output(self, job_id: str, run_id: str, name: str) -> bytes | None:
+        """A stored output object, or None."""
+
+    @abstractmethod
+    def list_outputs(self, job_id: str, run_id: str) -> list[str]:
+        """Names of a run's stored output objects."""
+
+    # ------------------------------------------------------------------ event bus
+    @abstractmethod
+    def put_bus_event(self, *, source: str, detail_type: str, detail: dict[str, Any],
+                      resources: list[str], event_bus: str | None = None) -> str:
+        """Publish an event on the realm's event bus (EventBridge on AWS); returns its id."""
+
+    def close(self) -> None:  # noqa: B027 - optional for backends holding no resources
+        """Release connections."""

@@ -1,0 +1,1 @@
+"""The ``lava`` command line."""

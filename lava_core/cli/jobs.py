@@ -1,0 +1,159 @@
+"""``lava realm``, ``lava job``, ``lava plugins``, ``lava events`` and ``lava dlq``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lava_core.backend import open_realm
+from lava_core.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error, print_json, print_table, short
+from lava_core.convert import unstructure
+from lava_core.errors import SpecError
+from lava_core.plugins import PluginHost
+from lava_core.validate import validate_spec
+
+
+def load_spec_file(path: Path) -> list[Any]:
+    """Job specs from a JSON or YAML file: one spec, or a list of specs."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise SpecError([f"$: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}"],
+                        source=str(path)) from exc
+    return data if isinstance(data, list) else [data]
+
+
+def _validated(files: list[str], host: PluginHost) -> tuple[list[Any], list[str]]:
+    jobs, problems = [], []
+    seen: dict[str, str] = {}
+    for name in files:
+        path = Path(name)
+        try:
+            specs = load_spec_file(path)
+        except OSError as exc:
+            problems.append(f"{name}: {exc.strerror}")
+            continue
+        except SpecError as exc:
+            problems += str(exc).splitlines()
+            continue
+        for index, spec in enumerate(specs):
+            source = name if len(specs) == 1 else f"{name}[{index}]"
+            try:
+                job = validate_spec(host, spec, source=source)
+            except SpecError as exc:
+                problems += str(exc).splitlines()
+                continue
+            if job.job_id in seen:
+                problems.append(f"{source}: $.job_id: {job.job_id!r} is also defined in {seen[job.job_id]}")
+            seen[job.job_id] = source
+            jobs.append(job)
+    return jobs, problems
+
+
+def cmd_job_validate(args: argparse.Namespace) -> int:
+    jobs, problems = _validated(args.files, PluginHost())
+    for line in problems:
+        print(line)
+    if problems:
+        return EXIT_USAGE
+    print(f"{len(jobs)} job spec(s) valid")
+    return EXIT_OK
+
+
+def cmd_job_put(args: argparse.Namespace) -> int:
+    jobs, problems = _validated(args.files, PluginHost())
+    if problems:
+        for line in problems:
+            print(line)
+        error(f"{len(problems)} problem(s); no job was written")
+        return EXIT_USAGE
+    backend = open_realm(args.realm)
+    backend.put_jobs([job.to_dict() for job in jobs])
+    for job in jobs:
+        print(f"put {job.job_id} ({job.type} on {job.worker})")
+    return EXIT_OK
+
+
+def cmd_job_get(args: argparse.Namespace) -> int:
+    spec = open_realm(args.realm).get_job(args.job_id)
+    if spec is None:
+        error(f"no such job {args.job_id!r}")
+        return EXIT_FAILED
+    if args.yaml:
+        print(yaml.safe_dump(spec, sort_keys=False), end="")
+    else:
+        print_json(spec)
+    return EXIT_OK
+
+
+def cmd_job_ls(args: argparse.Namespace) -> int:
+    specs = open_realm(args.realm).list_jobs()
+    if args.json:
+        print_json(specs)
+        return EXIT_OK
+    print_table(["job_id", "type", "worker", "enabled", "description"],
+                [[s["job_id"], s.get("type"), s.get("worker"), s.get("enabled", False), short(s.get("description", ""), 40)]
+                 for s in specs])
+    return EXIT_OK
+
+
+def cmd_job_rm(args: argparse.Namespace) -> int:
+    if not open_realm(args.realm).delete_job(args.job_id):
+        error(f"no such job {args.job_id!r}")
+        return EXIT_FAILED
+    print(f"removed {args.job_id}")
+    return EXIT_OK
+
+
+def cmd_realm_init(args: argparse.Namespace) -> int:
+    from lava_core.backend.local import LocalBackend  # noqa: PLC0415 - only this command needs it
+
+    root = Path(args.realm or ".lava")
+    existed = LocalBackend.exists(root)
+    backend = LocalBackend.init(root, name=args.name)
+    verb = "exists" if existed else "created"
+    print(f"realm {backend.realm_name!r} {verb} at {backend.root}")
+    return EXIT_OK
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    host = PluginHost()
+    infos = host.plugin_infos()
+    if args.json:
+        print_json([unstructure(i) for i in infos])
+        return EXIT_OK
+    print_table(["plugin", "distribution", "version", "job types", "actions", "triggers", "error"],
+                [[i.name, i.distribution, i.version, ",".join(i.job_types), ",".join(i.actions),
+                  ",".join(i.triggers), i.error] for i in infos])
+    return EXIT_FAILED if any(i.error for i in infos) else EXIT_OK
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    backend = open_realm(args.realm, create=False)
+    events = backend.query_events(job_id=args.job, run_id=args.run, status=args.status, limit=args.limit)
+    if args.json:
+        print_json([unstructure(e) for e in events])
+        return EXIT_OK
+    rows = []
+    for event in reversed(events):  # oldest first reads naturally in a terminal
+        last = event.log[-1] if event.log else None
+        info = last.info if last and last.status == event.status else (event.log[-1].info if event.log else None)
+        rows.append([event.ts_event[:23], event.job_id, event.run_id[:8], event.status, event.worker,
+                     short(info if info is not None else "", 60)])
+    print_table(["ts_event", "job_id", "run", "status", "worker", "info"], rows)
+    return EXIT_OK
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    letters = open_realm(args.realm, create=False).list_dead_letters(args.fleet)
+    if args.json:
+        print_json([unstructure(d) for d in letters])
+        return EXIT_OK
+    print_table(["ts", "queue", "message_id", "receives", "reason"],
+                [[d.ts[:23], d.queue, d.message_id[:8], d.receive_count, short(d.reason, 70)] for d in letters])
+    return EXIT_OK

@@ -1,0 +1,118 @@
+"""``lava``: every subcommand, with exit codes 0 ok, 1 job/run failure, 2 usage or validation error."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from lava_core.cli import jobs, runs
+from lava_core.cli.output import EXIT_USAGE, error
+from lava_core.errors import LavaError, SpecError
+
+EPILOG = """\
+The realm is chosen by --realm, else $LAVA_REALM, else ./.lava (a local folder realm,
+created on first use). Exit codes: 0 ok, 1 a job or run failed, 2 usage or validation error.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lava", description="lava: a distributed job scheduler and runner.",
+                                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--realm", "-r", default=None, help="realm folder or aws://NAME (default: $LAVA_REALM or ./.lava)")
+    parser.add_argument("--log-level", default=os.environ.get("LAVA_LOGLEVEL", "info"),
+                        choices=["debug", "info", "warning", "error"], help="log detail on stderr (default: info)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    realm = sub.add_parser("realm", help="create and inspect realms").add_subparsers(dest="sub", required=True)
+    init = realm.add_parser("init", help="create a local realm (idempotent)")
+    init.add_argument("--name", default="local", help="realm name recorded in the realm (default: local)")
+    init.set_defaults(func=jobs.cmd_realm_init)
+
+    job = sub.add_parser("job", help="manage job specs").add_subparsers(dest="sub", required=True)
+    put = job.add_parser("put", help="validate job spec files (JSON/YAML) and store them; none is stored on error")
+    put.add_argument("files", nargs="+", metavar="FILE")
+    put.set_defaults(func=jobs.cmd_job_put)
+    validate = job.add_parser("validate", help="check job spec files without storing them")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.set_defaults(func=jobs.cmd_job_validate)
+    get = job.add_parser("get", help="print a stored job spec (JSON, or YAML with --yaml)")
+    get.add_argument("job_id", metavar="JOB")
+    get.add_argument("--yaml", action="store_true")
+    get.set_defaults(func=jobs.cmd_job_get)
+    ls = job.add_parser("ls", help="list stored jobs")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=jobs.cmd_job_ls)
+    rm = job.add_parser("rm", help="remove a stored job")
+    rm.add_argument("job_id", metavar="JOB")
+    rm.set_defaults(func=jobs.cmd_job_rm)
+
+    dispatch = sub.add_parser("dispatch", help="queue a run of a job on its fleet; prints the run id")
+    runs.add_request_arguments(dispatch)
+    dispatch.add_argument("-w", "--worker", help="send to this fleet without looking the job up")
+    dispatch.add_argument("--wait", action="store_true", help="wait for the run; exit 0 if it completes, 1 if not")
+    dispatch.add_argument("--timeout", default="1h", metavar="DUR", help="how long --wait waits (default: 1h)")
+    dispatch.set_defaults(func=runs.cmd_dispatch)
+
+    run = sub.add_parser("run", help="run a job once in this process, bypassing the queue (development)")
+    runs.add_request_arguments(run)
+    run.add_argument("--tmpdir", help="folder for the run's scratch space (default: inside the realm)")
+    run.set_defaults(func=runs.cmd_run)
+
+    worker = sub.add_parser("worker", help="run workers").add_subparsers(dest="sub", required=True)
+    wrun = worker.add_parser("run", help="serve a fleet's queue until stopped (SIGTERM/SIGINT: drain, twice: kill)")
+    wrun.add_argument("--worker", "-w", required=True, metavar="FLEET", help="the fleet (worker name) to serve")
+    wrun.add_argument("--threads", "-t", type=int, default=4, help="jobs run at once (default: 4)")
+    wrun.add_argument("--drain", action="store_true", help="exit once the queue is empty and no job is running")
+    wrun.add_argument("--jump-start", "-j", action="store_true",
+                      help="at start, dispatch every enabled lavasched job of this fleet")
+    wrun.add_argument("--visibility-timeout", default="60s", metavar="DUR",
+                      help="how long a taken message stays hidden; renewed every third of it while the job runs "
+                           "(default: 60s)")
+    wrun.add_argument("--poll-wait", default="5s", metavar="DUR", help="long-poll wait per receive (default: 5s)")
+    wrun.add_argument("--grace", default="30s", metavar="DUR",
+                      help="after SIGTERM, how long running jobs may take before they are killed (default: 30s)")
+    wrun.add_argument("--retries", type=int, default=2,
+                      help="dead-letter a message delivered more than retries+1 times; negative: no limit (default: 2)")
+    wrun.add_argument("--keep-failed", action="store_true", help="keep the scratch folder of failed runs")
+    wrun.add_argument("--tmpdir", help="scratch root (default: $LAVA_TMPDIR or <tmp>/lava)")
+    wrun.set_defaults(func=runs.cmd_worker_run)
+
+    events = sub.add_parser("events", help="show run records, newest last")
+    events.add_argument("--job", help="only this job")
+    events.add_argument("--run", help="only this run id")
+    events.add_argument("--status", help="only runs whose status is this")
+    events.add_argument("--limit", type=int, default=50, help="at most this many runs (default: 50)")
+    events.add_argument("--json", action="store_true", help="full records as JSON, newest first")
+    events.set_defaults(func=jobs.cmd_events)
+
+    dlq = sub.add_parser("dlq", help="show dispatch messages set aside as unrunnable, with the reason")
+    dlq.add_argument("--fleet", help="only this fleet's dead letters")
+    dlq.add_argument("--json", action="store_true")
+    dlq.set_defaults(func=jobs.cmd_dlq)
+
+    plugins = sub.add_parser("plugins", help="list installed plugins and what each provides")
+    plugins.add_argument("--json", action="store_true")
+    plugins.set_defaults(func=jobs.cmd_plugins)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except SpecError as exc:
+        print(str(exc))
+        return EXIT_USAGE
+    except LavaError as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Full validation of a job spec against the installed plugins (types, parameters, actions)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lava_core.convert import structure
+from lava_core.errors import PluginError, SpecError
+from lava_core.records import ACTION_KEYS, Job, load_job
+
+if TYPE_CHECKING:
+    from lava_core.plugins import PluginHost
+
+
+def job_params(host: PluginHost, job: Job) -> Any:
+    """The job's parameters structured into its type's ``Params`` (errors under ``$.parameters``)."""
+    job_type = host.job_type(job.type)
+    return structure(job.parameters, job_type.Params, root="$.parameters")
+
+
+def check_job(host: PluginHost, job: Job) -> list[str]:
+    """Problems that need the plugins to find: unknown type, bad parameters, bad actions."""
+    problems: list[str] = []
+    try:
+        job_type = host.job_type(job.type)
+    except PluginError as exc:
+        return [f"$.type: {exc}"]
+    try:
+        params = job_params(host, job)
+    except SpecError as exc:
+        problems += exc.problems
+    else:
+        problems += job_type.validate(job, params)
+    for key in ACTION_KEYS:
+        problems += check_actions(host, getattr(job, key) or [], f"$.{key}")
+    return problems
+
+
+def check_actions(host: PluginHost, actions: list[dict[str, Any]], root: str) -> list[str]:
+    problems = []
+    for index, action in enumerate(actions):
+        path = f"{root}[{index}]"
+        name = action.get("action")
+        try:
+            action_type = host.action(name)
+        except PluginError as exc:
+            problems.append(f"{path}.action: {exc}")
+            continue
+        fields = {k: v for k, v in action.items() if k != "action"}
+        try:
+            structure(fields, action_type.Fields, root=path)
+        except SpecError as exc:
+            problems += exc.problems
+    return problems
+
+
+def validate_spec(host: PluginHost, data: object, *, source: str | None = None) -> Job:
+    """Load and fully check one job spec; raises SpecError listing every problem."""
+    job = load_job(data, source=source)
+    problems = check_job(host, job)
+    if problems:
+        raise SpecError(problems, source=source, job_id=job.job_id)
+    return job

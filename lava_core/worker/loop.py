@@ -1,0 +1,219 @@
+"""The worker process: poll a fleet queue, run jobs on a thread pool, keep messages hidden.
+
+Differences from lava worth knowing:
+
+* A message is taken only when a thread is free to run it, so no message waits
+  in an internal queue while its visibility timeout runs down.
+* While a job runs, a heartbeat thread keeps extending its message's
+  visibility, so a job longer than the visibility timeout is never run twice.
+  If the worker dies, the heartbeat stops and the message reappears after at
+  most one visibility timeout: another worker runs it (same run_id).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from attrs import define
+
+from lava_core.dispatch import Delay, DispatchRequest, send
+from lava_core.errors import SpecError
+from lava_core.records import load_job
+from lava_core.run import Services
+from lava_core.worker.intake import handle_message
+
+if TYPE_CHECKING:
+    from lava_core.backend import Backend, ReceivedMessage
+    from lava_core.plugins import PluginHost
+
+log = logging.getLogger("lava.worker")
+
+HARD_STOP_EXIT = 143
+JUMP_START_DELAY = 15.0
+
+
+@define(kw_only=True)
+class WorkerOptions:
+    """How a worker runs; the CLI flags of ``lava worker run`` map one to one."""
+
+    fleet: str
+    threads: int = 4
+    visibility: float = 60.0
+    wait: float = 5.0
+    drain: bool = False
+    grace: float = 30.0
+    retries: int = 2
+    jump_start: bool = False
+    keep_failed: bool = False
+    tmpdir: Path | None = None
+
+
+class Worker:
+    """One worker process serving one fleet."""
+
+    def __init__(self, backend: Backend, host: PluginHost, options: WorkerOptions) -> None:
+        self.backend = backend
+        self.options = options
+        base = options.tmpdir or Path(os.environ.get("LAVA_TMPDIR") or Path(tempfile.gettempdir()) / "lava")
+        realm = backend.get_realm()
+        self.tmpdir = base / realm.realm / f"{options.fleet.replace('/', '-')}.{os.getpid()}"
+        self.services = Services(backend=backend, host=host, realm=realm, worker=options.fleet,
+                                 tmpdir=self.tmpdir, keep_failed=options.keep_failed)
+        self._inflight: dict[str, ReceivedMessage] = {}
+        self._lock = threading.Lock()
+        self._slot_freed = threading.Event()
+        self._stopping = self.services.stopping
+        self._heartbeat_stop = threading.Event()
+        self.completed = 0
+
+    # ------------------------------------------------------------------ main loop
+    def run(self) -> int:
+        """Serve the queue until stopped (or, with ``drain``, until it is empty); returns the exit code."""
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
+        self._install_signals()
+        if self.options.jump_start:
+            self.jump_start()
+        heartbeat = threading.Thread(target=self._heartbeat, name="lava-heartbeat", daemon=True)
+        heartbeat.start()
+        pool = ThreadPoolExecutor(max_workers=self.options.threads, thread_name_prefix="lava-job")
+        log.info("worker %s serving %s of realm %s with %d threads (visibility %gs)",
+                 os.getpid(), self.backend.queue_name(self.options.fleet), self.backend.describe(),
+                 self.options.threads, self.options.visibility)
+        try:
+            self._poll(pool)
+            return self._finish(pool)
+        finally:
+            self._heartbeat_stop.set()
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+    def _poll(self, pool: ThreadPoolExecutor) -> None:
+        wait = min(self.options.wait, 0.2) if self.options.drain else self.options.wait
+        while not self._stopping.is_set():
+            free = self.options.threads - len(self._inflight)
+            if free <= 0:
+                self._slot_freed.wait(0.5)
+                self._slot_freed.clear()
+                continue
+            try:
+                messages = self.backend.receive_messages(
+                    self.options.fleet, max_messages=min(free, 10), wait=wait, visibility=self.options.visibility)
+            except Exception:  # noqa: BLE001 - a failing poll is retried, the worker keeps serving
+                log.exception("receiving from %s failed; retrying", self.backend.queue_name(self.options.fleet))
+                self._stopping.wait(1.0)
+                continue
+            if not messages:
+                if self.options.drain and not self._inflight:
+                    log.info("queue empty: draining done")
+                    return
+                continue
+            for message in messages:
+                if self._stopping.is_set():
+                    # Not started: make it visible again at once for another worker.
+                    self.backend.extend_visibility(self.options.fleet, message.receipt, 0)
+                    continue
+                with self._lock:
+                    self._inflight[message.receipt] = message
+                pool.submit(self._process, message)
+
+    def _finish(self, pool: ThreadPoolExecutor) -> int:
+        """Let running jobs finish within the grace period; past it, stop hard."""
+        if self._inflight:
+            log.info("waiting up to %gs for %d running job(s)", self.options.grace, len(self._inflight))
+        deadline_hit = not _wait_until(lambda: not self._inflight, self.options.grace)
+        if deadline_hit:
+            log.warning("grace period over with %d job(s) running: stopping hard", len(self._inflight))
+            self.hard_stop()
+        pool.shutdown(wait=True)
+        return 0
+
+    def _process(self, message: ReceivedMessage) -> None:
+        fleet = self.options.fleet
+        try:
+            max_receives = self.options.retries + 1 if self.options.retries >= 0 else None
+            disposition = handle_message(self.services, message, max_receives=max_receives)
+            if self.services.processes.killing.is_set():
+                return  # hard stop: leave the message to reappear
+            if disposition.dead_letter_reason is not None:
+                self.backend.dead_letter(fleet, message, disposition.dead_letter_reason)
+            else:
+                self.backend.delete_message(fleet, message.receipt)
+            self.completed += 1
+        except Exception:  # noqa: BLE001 - the message stays on the queue and reappears
+            log.exception("handling message %s failed; it will be delivered again", message.message_id)
+        finally:
+            with self._lock:
+                self._inflight.pop(message.receipt, None)
+            self._slot_freed.set()
+
+    # ------------------------------------------------------------------ heartbeat
+    def _heartbeat(self) -> None:
+        interval = max(0.2, self.options.visibility / 3)
+        while not self._heartbeat_stop.wait(interval):
+            with self._lock:
+                receipts = list(self._inflight)
+            for receipt in receipts:
+                try:
+                    if not self.backend.extend_visibility(self.options.fleet, receipt, self.options.visibility):
+                        log.warning("message with receipt %s is no longer ours (extended too late?)", receipt)
+                except Exception:  # noqa: BLE001 - try again at the next beat
+                    log.exception("extending visibility failed")
+
+    # ------------------------------------------------------------------ stopping
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        if self._stopping.is_set():
+            log.warning("second %s: killing running jobs now", signal.Signals(signum).name)
+            self.hard_stop()
+            return
+        log.info("%s: no new jobs; %d running job(s) may finish within %gs (send again to stop now)",
+                 signal.Signals(signum).name, len(self._inflight), self.options.grace)
+        self._stopping.set()
+
+    def hard_stop(self) -> None:
+        """Kill every job process group and exit at once, leaving their messages to reappear."""
+        killed = self.services.processes.kill_all()
+        log.warning("killed %d job process group(s); their messages will be delivered again", killed)
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+        logging.shutdown()
+        os._exit(HARD_STOP_EXIT)
+
+    # ------------------------------------------------------------------ jump start
+    def jump_start(self) -> list[str]:
+        """Dispatch every enabled lavasched job of this fleet (how a dispatcher builds its first crontab)."""
+        run_ids = []
+        for spec in self.backend.list_jobs():
+            if spec.get("type") != "lavasched" or spec.get("worker") != self.options.fleet:
+                continue
+            with contextlib.suppress(SpecError):
+                job = load_job(spec)
+                if job.enabled is True:
+                    message = send(self.backend, DispatchRequest(job_id=job.job_id, delay=Delay(JUMP_START_DELAY)),
+                                   worker=job.worker)
+                    run_ids.append(message.run_id)
+                    log.info("jump-start: dispatched %s (run %s)", job.job_id, message.run_id)
+        return run_ids
+
+
+def _wait_until(predicate: object, timeout: float) -> bool:
+    event = threading.Event()
+    remaining = timeout
+    while remaining > 0:
+        if predicate():  # type: ignore[operator]
+            return True
+        event.wait(0.05)
+        remaining -= 0.05
+    return bool(predicate())  # type: ignore[operator]

@@ -1,0 +1,1 @@
+"""lava-cmd: job types that run processes on the worker (cmd)."""

@@ -1,0 +1,77 @@
+"""What cmd (and later exe/pkg) share: argv and env rendering, output capture, outcome."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from lava_core import JobError, RunContext
+from lava_core.procs import TIMEOUT_EXIT_STATUS, run_process
+
+STDERR_TAIL = 2000
+
+
+def render_args(run: RunContext, args: list[Any], *, jinja: bool, where: str, **extra: Any) -> list[str]:
+    """Each argument rendered on its own, so a value with spaces stays one argv element."""
+    out = []
+    for index, arg in enumerate(args):
+        text = str(arg)
+        out.append(run.render(text, where=f"{where}[{index}]", **extra) if jinja else text)
+    return out
+
+
+def build_env(run: RunContext, env: dict[str, Any], *, jinja: bool, **extra: Any) -> dict[str, str]:
+    """Worker env < job ``env`` (rendered) < lava's own ``LAVA_*`` variables.
+
+    Unlike lava, ``jinja: false`` keeps the job's env (unrendered) instead of dropping it.
+    """
+    merged = dict(os.environ)
+    for key, value in env.items():
+        text = "" if value is None else str(value)
+        merged[key] = run.render(text, where=f"parameters.env.{key}", **extra) if jinja else text
+    merged.update(run.lava_env())
+    return merged
+
+
+def run_and_capture(run: RunContext, argv: list[str], *, env: dict[str, str], timeout: float, cwd: Path,
+                    label: str, output_prefix: str = "") -> dict[str, Any]:
+    """Run ``argv``, store its stdout/stderr (when non-empty) and return lava's output entry.
+
+    Raises JobError carrying the partial result on a non-zero exit or a timeout.
+    """
+    run.workdir.mkdir(parents=True, exist_ok=True)
+    out_path = run.workdir / f".{output_prefix}stdout"
+    err_path = run.workdir / f".{output_prefix}stderr"
+    try:
+        outcome = run_process(argv, cwd=cwd, env=env, timeout=timeout, stdout_path=out_path,
+                              stderr_path=err_path, registry=run.services.processes)
+    except FileNotFoundError as exc:
+        msg = f"cannot run {argv[0]!r}: no such file or command"
+        raise JobError(msg, data={"exit_status": 127, "output": []}) from exc
+    except PermissionError as exc:
+        msg = f"cannot run {argv[0]!r}: permission denied"
+        raise JobError(msg, data={"exit_status": 126, "output": []}) from exc
+    except OSError as exc:
+        msg = f"cannot run {argv[0]!r}: {exc.strerror} (a script needs a #! line and LF line ends)"
+        raise JobError(msg, data={"exit_status": 126, "output": []}) from exc
+    entry: dict[str, Any] = {"payload": label, "exit_status": outcome.exit_status}
+    stderr_tail = None
+    for stream, path in (("stdout", out_path), ("stderr", err_path)):
+        data = path.read_bytes()
+        if data:
+            entry[stream] = run.save_output(f"{output_prefix}{stream}", data)
+            if stream == "stderr":
+                stderr_tail = data[-STDERR_TAIL:].decode("utf-8", errors="replace").strip() or None
+        path.unlink(missing_ok=True)
+    result = {"exit_status": outcome.exit_status, "output": [entry]}
+    if outcome.timed_out:
+        msg = f"Timed out after {timeout:g} seconds"
+        raise JobError(msg, data={**result, "exit_status": TIMEOUT_EXIT_STATUS, "error": stderr_tail})
+    if outcome.exit_status != 0:
+        msg = f"Failed with exit status {outcome.exit_status}"
+        raise JobError(msg, data={**result, "error": stderr_tail})
+    return result
+
+
+__all__ = ["build_env", "render_args", "run_and_capture"]
