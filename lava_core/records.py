@@ -182,19 +182,30 @@ class DispatchMessage:
 
 
 def load_message(data: object) -> DispatchMessage:
-    """Structure and check a received dispatch message body."""
-    message = structure(data, DispatchMessage, root="$")
+    """Structure and check a received dispatch message body, reporting every problem at once."""
     problems = []
+    if isinstance(data, dict):
+        run_id = data.get("run_id")
+        if isinstance(run_id, str):
+            try:
+                uuid.UUID(run_id)
+            except ValueError:
+                problems.append(f"$.run_id: expected a UUID, got {run_id!r}")
+        ts = data.get("ts_dispatch")
+        if isinstance(ts, str):
+            try:
+                parse_ts(ts)
+            except ValueError as exc:
+                problems.append(f"$.ts_dispatch: {exc}")
     try:
-        uuid.UUID(message.run_id)
-    except ValueError:
-        problems.append(f"$.run_id: expected a UUID, got {message.run_id!r}")
-    try:
-        parse_ts(message.ts_dispatch)
-    except ValueError as exc:
-        problems.append(f"$.ts_dispatch: {exc}")
+        message = structure(data, DispatchMessage, root="$")
+    except SpecError as exc:
+        problems = exc.problems + problems
+        message = None
     if problems:
-        raise SpecError(problems, job_id=message.job_id)
+        job_id = data.get("job_id") if isinstance(data, dict) and isinstance(data.get("job_id"), str) else None
+        raise SpecError(_dedupe(problems), job_id=job_id)
+    assert message is not None
     return message
 
 
