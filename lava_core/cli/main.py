@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     wrun = worker.add_parser("run", help="serve a fleet's queue until stopped (SIGTERM/SIGINT: drain, twice: kill)")
     wrun.add_argument("--worker", "-w", required=True, metavar="FLEET", help="the fleet (worker name) to serve")
     wrun.add_argument("--threads", "-t", type=int, default=4, help="jobs run at once (default: 4)")
-    wrun.add_argument("--drain", action="store_true", help="exit once the queue is empty and no job is running")
+    wrun.add_argument("--drain", action="store_true", help="exit once the queue is empty (nothing visible, delayed or in flight) and no job is running")
     wrun.add_argument("--jump-start", "-j", action="store_true",
                       help="at start, dispatch every enabled lavasched job of this fleet")
     wrun.add_argument("--visibility-timeout", default="60s", metavar="DUR",

@@ -111,7 +111,8 @@ class Worker:
                 self._stopping.wait(1.0)
                 continue
             if not messages:
-                if self.options.drain and not self._inflight:
+                # Drained means empty: messages hidden by a dead worker or delayed still count.
+                if self.options.drain and not self._inflight and self.backend.queue_depth(self.options.fleet) == (0, 0):
                     log.info("queue empty: draining done")
                     return
                 continue
