@@ -1,0 +1,124 @@
+"""The cmd job type, run by a real worker on a real local realm."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from lava_core.dispatch import DispatchRequest, send
+from lava_core.testing import drain, put_jobs
+
+
+def run(backend, spec, **request):
+    put_jobs(backend, {"type": "cmd", **spec})
+    run_id = send(backend, DispatchRequest(job_id=spec["job_id"], **request)).run_id
+    drain(backend)
+    return backend.get_event(spec["job_id"], run_id), run_id
+
+
+def test_jinja_payload_args_env_and_outputs(lava_realm):
+    event, run_id = run(lava_realm, {
+        "job_id": "t/c1", "payload": "sh -c 'echo {{ globals.who }} $GREETING \"$0\" \"$1\"'",
+        "globals": {"who": "world"},
+        "parameters": {"env": {"GREETING": "hi-{{ vars.v }}"}, "vars": {"v": "x"},
+                       "args": ["a b", "{{ globals.who }} c"]},
+    })
+    assert event.status == "complete"
+    assert lava_realm.get_output("t/c1", run_id, "stdout") == b"world hi-x a b world c\n"
+    assert lava_realm.get_output("t/c1", run_id, "stderr") is None  # empty streams are not stored
+    result = event.log[-1].info
+    assert result["exit_status"] == 0
+    assert result["output"][0]["stdout"].endswith(f"/t/c1/{run_id}/stdout")
+    assert "stderr" not in result["output"][0]
+
+
+def test_argv_list_payload_runs_without_a_shell(lava_realm):
+    event, run_id = run(lava_realm, {"job_id": "argv", "payload": ["printf", "%s|", "{{ globals.a }}", "$HOME"],
+                                     "globals": {"a": "x y"}, "parameters": {"args": ["z"]}})
+    assert event.status == "complete"
+    assert lava_realm.get_output("argv", run_id, "stdout") == b"x y|$HOME|z|"
+
+
+def test_lava_variables_and_tmpdir_in_environment(lava_realm):
+    event, run_id = run(lava_realm, {"job_id": "envy", "owner": "ops",
+                                     "payload": 'echo "$LAVA_REALM $LAVA_WORKER $LAVA_JOB_ID $LAVA_RUN_ID $LAVA_OWNER"; '
+                                                'echo "$TMPDIR"; pwd'})
+    assert event.status == "complete"
+    lines = lava_realm.get_output("envy", run_id, "stdout").decode().splitlines()
+    assert lines[0] == f"local core envy {run_id} ops"
+    assert lines[1] == lines[2]
+    assert lines[1].endswith(run_id)
+    assert not Path(lines[1]).exists()  # the run folder is removed afterwards
+
+
+def test_non_zero_exit_is_a_failure_with_stderr_tail(lava_realm):
+    event, run_id = run(lava_realm, {"job_id": "bad", "payload": "echo out; echo oops >&2; exit 4"})
+    assert event.status == "failed"
+    info = event.log[-1].info
+    assert info["error"] == "Failed with exit status 4"
+    assert info["error_data"]["exit_status"] == 4
+    assert info["error_data"]["error"] == "oops"
+    assert lava_realm.get_output("bad", run_id, "stderr") == b"oops\n"
+    assert lava_realm.get_output("bad", run_id, "stdout") == b"out\n"
+
+
+@pytest.mark.slow
+def test_timeout_kills_the_whole_process_group(lava_realm, tmp_path):
+    pids = tmp_path / "pids"
+    started = time.monotonic()
+    event, _ = run(lava_realm, {"job_id": "slow", "parameters": {"timeout": "1s"},
+                                "payload": f"sleep 300 & echo $! > {pids}; sleep 300"})
+    elapsed = time.monotonic() - started
+    assert event.status == "failed"
+    info = event.log[-1].info
+    assert info["error"] == "Timed out after 1 seconds"
+    assert info["error_data"]["exit_status"] == 28
+    assert elapsed < 10
+    background = int(pids.read_text())
+    stat = Path(f"/proc/{background}/stat")
+    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_jinja_false_keeps_literals_and_env(lava_realm):
+    event, run_id = run(lava_realm, {"job_id": "raw", "payload": "echo '{{x}}' \"$K\"",
+                                     "parameters": {"jinja": False, "env": {"K": "{{y}}"}}})
+    assert event.status == "complete"
+    assert lava_realm.get_output("raw", run_id, "stdout") == b"{{x}} {{y}}\n"
+
+
+def test_background_children_do_not_outlive_the_job(lava_realm, tmp_path):
+    pids = tmp_path / "bg"
+    event, _ = run(lava_realm, {"job_id": "bg", "payload": f"sleep 300 & echo $! > {pids}"})
+    assert event.status == "complete"
+    time.sleep(0.2)
+    stat = Path(f"/proc/{int(pids.read_text())}/stat")
+    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_missing_executable_is_a_clear_failure(lava_realm):
+    event, _ = run(lava_realm, {"job_id": "nope", "payload": ["/no/such/binary"]})
+    assert event.status == "failed"
+    assert event.log[-1].info["error"] == "cannot run '/no/such/binary': no such file or command"
+
+
+def test_dispatch_parameters_override_spec(lava_realm):
+    event, run_id = run(lava_realm, {"job_id": "ov", "payload": "echo {{ vars.v }}", "parameters": {"vars": {"v": 1}}},
+                        parameters={"vars": {"v": 2}})
+    assert lava_realm.get_output("ov", run_id, "stdout") == b"2\n"
+
+
+def test_payload_validation(lava_host):
+    from lava_core.errors import SpecError
+    from lava_core.validate import validate_spec
+
+    base = {"job_id": "v", "type": "cmd", "worker": "core"}
+    for payload in ("", None, [], {"a": 1}):
+        with pytest.raises(SpecError) as info:
+            validate_spec(lava_host, {**base, "payload": payload})
+        assert info.value.problems[0].startswith("$.payload: cmd needs a command string")
+    with pytest.raises(SpecError) as info:
+        validate_spec(lava_host, {**base, "payload": "true", "parameters": {"colour": 1, "args": "x"}})
+    assert info.value.problems == ["$.parameters.args: expected a list, got string 'x'",
+                                   "$.parameters.colour: unknown field"]
