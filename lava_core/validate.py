@@ -55,9 +55,36 @@ def check_actions(host: PluginHost, actions: list[dict[str, Any]], root: str) ->
 
 
 def validate_spec(host: PluginHost, data: object, *, source: str | None = None) -> Job:
-    """Load and fully check one job spec; raises SpecError listing every problem."""
-    job = load_job(data, source=source)
+    """Load and fully check one job spec; raises SpecError listing every problem.
+
+    When the top level is already wrong, the parameters and actions are still
+    checked so that one run of ``lava job validate`` shows everything.
+    """
+    try:
+        job = load_job(data, source=source)
+    except SpecError as exc:
+        extra = _check_raw(host, data) if isinstance(data, dict) else []
+        if not extra:
+            raise
+        raise SpecError(exc.problems + [p for p in extra if p not in exc.problems], source=source,
+                        job_id=exc.job_id) from exc
     problems = check_job(host, job)
     if problems:
         raise SpecError(problems, source=source, job_id=job.job_id)
     return job
+
+
+def _check_raw(host: PluginHost, data: dict[str, Any]) -> list[str]:
+    """Plugin-level checks on a spec whose top level did not structure."""
+    problems: list[str] = []
+    type_name, params = data.get("type"), data.get("parameters", {})
+    if isinstance(type_name, str) and type_name in host.job_types and isinstance(params, dict):
+        try:
+            structure(params, host.job_types[type_name].Params, root="$.parameters")
+        except SpecError as exc:
+            problems += exc.problems
+    for key in ACTION_KEYS:
+        actions = data.get(key)
+        if isinstance(actions, list) and all(isinstance(a, dict) for a in actions):
+            problems += check_actions(host, actions, f"$.{key}")
+    return problems
