@@ -16,7 +16,7 @@ from attrs import define, field
 
 from lava_core.convert import Duration, converter, error_lines, register_record, structure
 from lava_core.errors import DispatchError, SpecError
-from lava_core.records import DispatchMessage, load_job
+from lava_core.records import JOB_ID_RE, DispatchMessage, load_job
 
 if TYPE_CHECKING:
     from lava_core.backend import Backend
@@ -51,6 +51,13 @@ class DispatchRequest:
 
 
 register_record(DispatchRequest, extras_field="extras")
+
+
+def _checked(request: DispatchRequest, root: str = "$") -> DispatchRequest:
+    if not JOB_ID_RE.match(request.job_id):
+        raise SpecError([f"{root}.job_id: {request.job_id!r} is not a job id "
+                         "(letters, digits and _ . : @ / + - only)"])
+    return request
 
 
 # --------------------------------------------------------------------------- dotted names
@@ -138,8 +145,8 @@ def parse_cli_tokens(tokens: list[str]) -> DispatchRequest:
     if job_id is None:
         msg = "no job id"
         raise ValueError(msg)
-    return structure({"job_id": job_id, "parameters": parameters, "globals": globals_, "delay": delay},
-                     DispatchRequest)
+    return _checked(structure({"job_id": job_id, "parameters": parameters, "globals": globals_, "delay": delay},
+                              DispatchRequest))
 
 
 def parse_cli_text(text: str) -> tuple[list[DispatchRequest], list[str]]:
@@ -166,7 +173,7 @@ def parse_json_requests(data: object) -> tuple[list[DispatchRequest], list[str]]
             errors.append(f"{path}: expected a request map with job_id, got {type(item).__name__}")
             continue
         try:
-            requests.append(structure(item, DispatchRequest, root=path))
+            requests.append(_checked(structure(item, DispatchRequest, root=path), path))
         except SpecError as exc:
             errors += exc.problems
     return requests, errors
@@ -178,8 +185,12 @@ def parse_requests(text: str) -> tuple[list[DispatchRequest], list[str]]:
         data = json.loads(text)
     except json.JSONDecodeError:
         data = None
-    if isinstance(data, dict | list) and data:
+    if isinstance(data, dict | list):
+        if not data:
+            return [], ["$: empty JSON body: expected a request map or a non-empty list of them"]
         return parse_json_requests(data)
+    if data is not None or text.strip() == "null":
+        return [], [f"$: a JSON body must be a request map or a list of them, got {type(data).__name__} {data!r:.60}"]
     return parse_cli_text(text)
 
 

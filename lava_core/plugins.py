@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -95,10 +96,10 @@ class PluginHost:
             self._register(ep.name, plugin, dist, version)
 
     def _wanted(self, name: str, dist: str) -> bool:
-        names = {name, dist, dist.replace("_", "-")}
-        if names & self._block:
+        names = {_normal(name), _normal(dist)}
+        if names & {_normal(b) for b in self._block}:
             return False
-        return self._allow is None or bool(names & self._allow)
+        return self._allow is None or bool(names & {_normal(a) for a in self._allow})
 
     def _register(self, name: str, plugin: object, dist: str, version: str) -> None:
         self.pm.register(plugin, name=name)
@@ -187,6 +188,11 @@ class PluginHost:
                 impl.function(**accepted)
             except Exception:  # noqa: BLE001 - an observer can never fail a job
                 log.exception("observer %s.%s failed", impl.plugin_name, hook_name)
+
+
+def _normal(name: str) -> str:
+    """Distribution names compare as pip compares them: case, ``_``, ``.`` and ``-`` alike."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _version(dist: str) -> str:

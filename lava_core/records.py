@@ -183,6 +183,8 @@ class DispatchMessage:
 
 def load_message(data: object) -> DispatchMessage:
     """Structure and check a received dispatch message body, reporting every problem at once."""
+    if not isinstance(data, dict):
+        raise SpecError([f"$: expected a map, got {type(data).__name__} {data!r:.80}"])
     problems = []
     if isinstance(data, dict):
         run_id = data.get("run_id")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -35,8 +36,9 @@ def parse_duration(value: object) -> float:
     else:
         msg = f"expected a duration like '20m', got {value!r}"
         raise TypeError(msg)
-    if seconds < 0:
-        msg = f"expected a duration like '20m', got negative {value!r}"
+    if not math.isfinite(seconds) or seconds < 0:
+        kind = "negative " if seconds < 0 else ""
+        msg = f"expected a duration like '20m', got {kind}{value!r}"
         raise ValueError(msg)
     return seconds
 
@@ -52,7 +54,7 @@ def format_duration(seconds: float) -> str:
 
 def parse_size(value: object) -> int:
     """Bytes in a lava size: ``1K`` = 1000, ``1KiB`` = 1024; units are case-sensitive."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     if isinstance(value, str):
         match = _SIZE_RE.match(value.strip())

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from lava_core.backend import open_realm
+from lava_core.backend import open_realm, realm_spec
 from lava_core.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error, print_json, print_table, short
 from lava_core.convert import unstructure
 from lava_core.errors import SpecError
@@ -113,7 +113,7 @@ def cmd_job_rm(args: argparse.Namespace) -> int:
 def cmd_realm_init(args: argparse.Namespace) -> int:
     from lava_core.backend.local import LocalBackend  # noqa: PLC0415 - only this command needs it
 
-    root = Path(args.realm or ".lava")
+    root = Path(realm_spec(args.realm))
     existed = LocalBackend.exists(root)
     backend = LocalBackend.init(root, name=args.name)
     verb = "exists" if existed else "created"
