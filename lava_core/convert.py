@@ -234,7 +234,7 @@ def structure(data: object, cls: type[T], *, source: str | None = None, root: st
         return converter.structure(data, cls)
     except SpecError:
         raise
-    except Exception as exc:  # noqa: BLE001 - every structuring failure becomes a SpecError
+    except Exception as exc:
         raise SpecError(error_lines(exc, root), source=source) from exc
 
 

@@ -51,7 +51,8 @@ def execute(services: Services, job: Job, *, run_id: str, ts_dispatch: str | Non
         return RunOutcome(SKIPPED)
     start = recorder.record(STARTING, None)
     try:
-        return _execute_started(services, job, run_id, ts_dispatch, parent, recorder, start)
+        return _execute_started(services, job, run_id=run_id, ts_dispatch=ts_dispatch, parent=parent,
+                                recorder=recorder, start=start)
     except Exception as exc:
         if services.processes.killing.is_set():
             raise  # the worker is stopping hard: leave the run as it is, its message reappears
@@ -67,12 +68,13 @@ def _reject(recorder: EventRecorder, reason: str) -> RunOutcome:
     return RunOutcome(REJECTED, reason=reason)
 
 
-def _execute_started(services: Services, job: Job, run_id: str, ts_dispatch: str | None,
+def _execute_started(services: Services, job: Job, *, run_id: str, ts_dispatch: str | None,
                      parent: RunContext | None, recorder: EventRecorder, start: datetime) -> RunOutcome:
     dispatched_at = parse_ts(ts_dispatch) if ts_dispatch else None
-    if job.max_run_delay is not None and dispatched_at is not None and parent is None:
-        if (start - dispatched_at).total_seconds() > job.max_run_delay:
-            return _reject(recorder, f"dispatch is more than {job.max_run_delay.text} old")
+    too_late = (job.max_run_delay is not None and dispatched_at is not None and parent is None
+                and (start - dispatched_at).total_seconds() > job.max_run_delay)
+    if too_late:
+        return _reject(recorder, f"dispatch is more than {job.max_run_delay.text} old")
     try:
         globals_ = _with_lava_globals(job, parent, start)
     except ValueError as exc:
@@ -112,7 +114,7 @@ def _execute_started(services: Services, job: Job, run_id: str, ts_dispatch: str
         outcome = _attempts(ctx, job_type, params)
     finally:
         if parent is None:
-            _cleanup(services, workdir, keep=services.keep_failed and ctx.recorder.last_status == FAILED)
+            _cleanup(workdir, keep=services.keep_failed and ctx.recorder.last_status == FAILED)
     return outcome
 
 
@@ -127,7 +129,7 @@ def _attempts(ctx: RunContext, job_type: Any, params: Any) -> RunOutcome:
         ctx.recorder.record(RUNNING, f"Iteration {iteration}")
         try:
             result = job_type.run(ctx, params) or {}
-        except Exception as exc:  # noqa: BLE001 - every failure of a job type is recorded, never raised
+        except Exception as exc:
             if services.processes.killing.is_set():
                 raise
             failure = _failure(exc, services)
@@ -213,7 +215,7 @@ def _with_lava_globals(job: Job, parent: RunContext | None, start: datetime) -> 
     return globals_
 
 
-def _cleanup(services: Services, workdir: Path, *, keep: bool) -> None:
+def _cleanup(workdir: Path, *, keep: bool) -> None:
     if keep:
         log.info("keeping run folder %s of a failed run (--keep-failed)", workdir)
         return

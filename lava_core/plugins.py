@@ -186,7 +186,7 @@ class PluginHost:
             accepted = {k: v for k, v in kwargs.items() if k in impl.argnames}
             try:
                 impl.function(**accepted)
-            except Exception:  # noqa: BLE001 - an observer can never fail a job
+            except Exception:
                 log.exception("observer %s.%s failed", impl.plugin_name, hook_name)
 
 

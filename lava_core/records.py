@@ -125,9 +125,9 @@ def _job_problems(data: dict[str, Any]) -> list[str]:
                 problems.append(f"$.iteration_delay: must be at most 5m, got {delay!r}")
         except (TypeError, ValueError):
             pass  # reported by the converter with the same path
-    if isinstance(data.get("enabled"), str) and "{" not in data["enabled"]:
-        if data["enabled"].strip().lower() not in ("true", "false"):
-            problems.append(f"$.enabled: expected true, false or a Jinja template, got {data['enabled']!r}")
+    enabled = data.get("enabled")
+    if isinstance(enabled, str) and "{" not in enabled and enabled.strip().lower() not in ("true", "false"):
+        problems.append(f"$.enabled: expected true, false or a Jinja template, got {enabled!r}")
     for key in ACTION_KEYS:
         actions = data.get(key)
         if isinstance(actions, list):

@@ -88,7 +88,7 @@ def _refuse(services: Services, body: Any, received: ReceivedMessage, reason: st
     log.error("rejected message %s (job %s run %s): %s", received.message_id, job_id, run_id, reason)
     try:
         EventRecorder(services, job_id, run_id, ts_dispatch).record(REJECTED, reason)
-    except Exception:  # noqa: BLE001 - the dead-letter still keeps the message if the event write fails
+    except Exception:
         log.exception("could not record the rejection of message %s", received.message_id)
     return Disposition(RunOutcome(REJECTED, reason=reason), job_id, run_id, reason)
 

@@ -106,7 +106,7 @@ class Worker:
             try:
                 messages = self.backend.receive_messages(
                     self.options.fleet, max_messages=min(free, 10), wait=wait, visibility=self.options.visibility)
-            except Exception:  # noqa: BLE001 - a failing poll is retried, the worker keeps serving
+            except Exception:
                 log.exception("receiving from %s failed; retrying", self.backend.queue_name(self.options.fleet))
                 self._stopping.wait(1.0)
                 continue
@@ -148,7 +148,7 @@ class Worker:
             else:
                 self.backend.delete_message(fleet, message.receipt)
             self.completed += 1
-        except Exception:  # noqa: BLE001 - the message stays on the queue and reappears
+        except Exception:
             log.exception("handling message %s failed; it will be delivered again", message.message_id)
         finally:
             with self._lock:
@@ -165,7 +165,7 @@ class Worker:
                 try:
                     if not self.backend.extend_visibility(self.options.fleet, receipt, self.options.visibility):
                         log.warning("message with receipt %s is no longer ours (extended too late?)", receipt)
-                except Exception:  # noqa: BLE001 - try again at the next beat
+                except Exception:
                     log.exception("extending visibility failed")
 
     # ------------------------------------------------------------------ stopping

@@ -104,7 +104,7 @@ def test_missing_executable_is_a_clear_failure(lava_realm):
 
 
 def test_dispatch_parameters_override_spec(lava_realm):
-    event, run_id = run(lava_realm, {"job_id": "ov", "payload": "echo {{ vars.v }}", "parameters": {"vars": {"v": 1}}},
+    _event, run_id = run(lava_realm, {"job_id": "ov", "payload": "echo {{ vars.v }}", "parameters": {"vars": {"v": 1}}},
                         parameters={"vars": {"v": 2}})
     assert lava_realm.get_output("ov", run_id, "stdout") == b"2\n"
 
