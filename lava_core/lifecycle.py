@@ -219,7 +219,10 @@ def _cleanup(workdir: Path, *, keep: bool) -> None:
     if keep:
         log.info("keeping run folder %s of a failed run (--keep-failed)", workdir)
         return
-    shutil.rmtree(workdir, ignore_errors=True)
+    try:
+        workdir.rmdir()  # the common case: the job left nothing behind
+    except OSError:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def merged_job(job: Job, parameters: dict[str, Any], globals_: dict[str, Any]) -> Job:

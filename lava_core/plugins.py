@@ -70,10 +70,7 @@ class PluginHost:
             self._load_entry_points()
         for name, plugin in plugins:
             self._register(name, plugin, name, "0")
-        self.pm.check_pending()
-        if os.environ.get("LAVA_TRACE_PLUGINS"):
-            self.pm.trace.root.setwriter(lambda text: log.info("hook: %s", text.rstrip()))
-            self.pm.enable_tracing()
+        self._trace = bool(os.environ.get("LAVA_TRACE_PLUGINS"))
         self._collect()
 
     # ---------------------------------------------------------------- discovery
@@ -102,7 +99,17 @@ class PluginHost:
         return self._allow is None or bool(names & {_normal(a) for a in self._allow})
 
     def _register(self, name: str, plugin: object, dist: str, version: str) -> None:
-        self.pm.register(plugin, name=name)
+        try:
+            self.pm.register(plugin, name=name)
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            # A misspelled hook or a wrong argument name: report it like an import failure.
+            if self.pm.is_registered(plugin):
+                self.pm.unregister(plugin)
+            message = f"invalid plugin: {exc}"
+            log.error("plugin %s (%s %s): %s", name, dist, version, message)
+            self.infos[name] = PluginInfo(name, dist, version, error=message)
+            return
         self.infos[name] = PluginInfo(name, dist, version)
 
     def _collect(self) -> None:
@@ -113,8 +120,9 @@ class PluginHost:
             ("lava_register_triggers", "trigger_name", TriggerSource, self.triggers, "triggers"),
         ]
         for hook_name, attr, base, registry, info_attr in kinds:
-            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):  # pluggy's call order
                 info = self.infos[impl.plugin_name]
+                self._trace_call(hook_name, impl.plugin_name)
                 register = self._registrar(info, attr, base, registry, info_attr)
                 try:
                     impl.function(register=register)
@@ -137,7 +145,8 @@ class PluginHost:
             owner = self._owner.get((attr, key))
             if owner is not None and owner != info.distribution:
                 kind = base.__name__.replace("Type", " type").replace("Source", " source").lower()
-                msg = f"{kind} {key!r} is provided by two distributions: {owner} and {info.distribution}"
+                first, second = sorted((owner, info.distribution))
+                msg = f"{kind} {key!r} is provided by two distributions: {first} and {second}"
                 raise PluginError(msg)
             for record in (getattr(cls, "Params", None), getattr(cls, "Fields", None)):
                 if record is not None:
@@ -181,9 +190,16 @@ class PluginHost:
     def run_finished(self, run: Any, status: str, result: dict[str, Any] | None) -> None:
         self._observe("lava_run_finished", run=run, status=status, result=result)
 
+    def _trace_call(self, hook_name: str, plugin_name: str, kwargs: dict[str, Any] | None = None) -> None:
+        # Hooks are called per implementation (to tie registrations to distributions),
+        # so tracing is done here rather than through pluggy's tracer.
+        if self._trace:
+            log.info("hook %s -> %s(%s)", hook_name, plugin_name, ", ".join(sorted(kwargs or {"register": 1})))
+
     def _observe(self, hook_name: str, **kwargs: Any) -> None:
-        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+        for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):  # pluggy's call order
             accepted = {k: v for k, v in kwargs.items() if k in impl.argnames}
+            self._trace_call(hook_name, impl.plugin_name, accepted)
             try:
                 impl.function(**accepted)
             except Exception:

@@ -1,18 +1,29 @@
-"""Running a job's process tree: own session, timeout kills the whole group, output to files."""
+"""Running a job's process tree: own session, output through pipes, the group killed at the end.
+
+* stdout and stderr are read through pipes into memory and spill to a file in
+  the run folder only past ``SPILL_BYTES``, so a small job costs no file I/O.
+* The leader's exit is watched through a pidfd, so there is no sleep-polling.
+  On timeout, or as soon as the leader exits, the whole process group is
+  SIGKILLed: background children never outlive the job.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 from attrs import define
 
 TIMEOUT_EXIT_STATUS = 28  # what lava reports for a run killed by its timeout
+SPILL_BYTES = 1 << 20
+_READ_SIZE = 1 << 16
 
 
 class ProcessRegistry:
@@ -41,13 +52,54 @@ class ProcessRegistry:
         return len(groups)
 
 
+class Capture:
+    """One output stream: bytes in memory, moved to ``spill_path`` once it grows past the limit."""
+
+    def __init__(self, spill_path: Path, limit: int = SPILL_BYTES) -> None:
+        self.spill_path = spill_path
+        self.limit = limit
+        self._buffer = bytearray()
+        self._file: BinaryIO | None = None
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.size += len(data)
+        if self._file is None and len(self._buffer) + len(data) <= self.limit:
+            self._buffer += data
+            return
+        if self._file is None:
+            self._file = self.spill_path.open("wb")
+            self._file.write(self._buffer)
+            self._buffer = bytearray()
+        self._file.write(data)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    @property
+    def spilled(self) -> bool:
+        return self._file is not None
+
+    def getvalue(self) -> bytes:
+        """Everything captured (read back from the spill file if it spilled)."""
+        return self.spill_path.read_bytes() if self.spilled else bytes(self._buffer)
+
+    def tail(self, limit: int) -> bytes:
+        if not self.spilled:
+            return bytes(self._buffer[-limit:])
+        with self.spill_path.open("rb") as fh:
+            fh.seek(max(0, self.size - limit))
+            return fh.read()
+
+
 @define(frozen=True)
 class ProcessResult:
     exit_status: int
     timed_out: bool
     elapsed: float
-    stdout_path: Path
-    stderr_path: Path
+    stdout: Capture
+    stderr: Capture
 
 
 def _killpg(pgid: int) -> None:
@@ -56,42 +108,68 @@ def _killpg(pgid: int) -> None:
 
 
 def run_process(argv: list[str], *, cwd: Path, env: dict[str, str], timeout: float | None,
-                stdout_path: Path, stderr_path: Path, registry: ProcessRegistry | None = None) -> ProcessResult:
-    """Run ``argv`` in a new session with stdin from /dev/null.
-
-    On timeout the whole process group is SIGKILLed. After the leader exits the
-    group is killed anyway, so background children never outlive the job.
-    """
+                spill_dir: Path, registry: ProcessRegistry | None = None, spill_prefix: str = "") -> ProcessResult:
+    """Run ``argv`` in a new session with stdin from /dev/null and capture both streams."""
     started = time.monotonic()
-    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,  # noqa: S603 - running the job's command is the point
-                                start_new_session=True)
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,  # noqa: S603 - running the job's command is the point
+                            stderr=subprocess.PIPE, start_new_session=True)
     if registry is not None:
         registry.add(proc.pid)
+    out = Capture(spill_dir / f".{spill_prefix}stdout")
+    err = Capture(spill_dir / f".{spill_prefix}stderr")
     timed_out = False
     try:
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _killpg(proc.pid)
-            proc.wait()
+        timed_out = _pump(proc, {proc.stdout.fileno(): out, proc.stderr.fileno(): err}, timeout)  # type: ignore[union-attr]
+        proc.wait()
     finally:
         _killpg(proc.pid)
         if registry is not None:
             registry.discard(proc.pid)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        out.close()
+        err.close()
     status = TIMEOUT_EXIT_STATUS if timed_out else proc.returncode
     if status < 0:  # killed by a signal: report it the way a shell would
         status = 128 - status
-    return ProcessResult(status, timed_out, time.monotonic() - started, stdout_path, stderr_path)
+    return ProcessResult(status, timed_out, time.monotonic() - started, out, err)
 
 
-def tail_text(path: Path, limit: int = 2000) -> str | None:
-    """The last ``limit`` bytes of a file as text, stripped; None when empty."""
-    size = path.stat().st_size if path.exists() else 0
-    if size == 0:
-        return None
-    with path.open("rb") as fh:
-        fh.seek(max(0, size - limit))
-        text = fh.read().decode("utf-8", errors="replace").strip()
-    return text or None
+def _pump(proc: subprocess.Popen[bytes], sinks: dict[int, Capture], timeout: float | None) -> bool:
+    """Read both pipes until they close; kill the group on timeout or when the leader exits."""
+    pidfd = os.pidfd_open(proc.pid)
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    for fd in sinks:
+        poller.register(fd, select.POLLIN)
+    open_fds = set(sinks)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    leader_alive = True
+    timed_out = False
+    try:
+        while open_fds or leader_alive:
+            wait_ms = None
+            if deadline is not None:
+                wait_ms = max(0, int((deadline - time.monotonic()) * 1000) + 1)
+            events = poller.poll(wait_ms)
+            if not events and deadline is not None and time.monotonic() >= deadline:
+                timed_out = True
+                deadline = None
+                _killpg(proc.pid)
+                continue
+            for fd, _ in events:
+                if fd == pidfd:
+                    leader_alive = False
+                    poller.unregister(pidfd)
+                    _killpg(proc.pid)  # the leader is done: its background children go too
+                    continue
+                data = os.read(fd, _READ_SIZE)
+                if data:
+                    sinks[fd].write(data)
+                else:
+                    poller.unregister(fd)
+                    open_fds.discard(fd)
+    finally:
+        os.close(pidfd)
+    return timed_out

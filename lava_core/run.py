@@ -62,6 +62,7 @@ class EventRecorder:
         self.ts_dispatch = ts_dispatch
         self.lineage = lineage or {}
         self.last_status: str | None = None
+        self._ttl = services.event_ttl()
 
     def record(self, status: str, info: Any = None, *, keep_status: bool = False) -> datetime:
         """Append a step; ``keep_status`` leaves the item's status as it was (action failures)."""
@@ -72,9 +73,8 @@ class EventRecorder:
             "worker": self.services.worker, "hostname": self.services.hostname, "worker_id": None,
             **self.lineage,
         }
-        ttl = self.services.event_ttl()
-        if ttl:
-            fields["ttl"] = int(ts.timestamp() + ttl)
+        if self._ttl:
+            fields["ttl"] = int(ts.timestamp() + self._ttl)
         if not keep_status or self.last_status is None:
             fields["status"] = status
             self.last_status = status
@@ -103,6 +103,7 @@ class RunContext:
     iteration: int = 0
     log: logging.LoggerAdapter[logging.Logger] = field(
         default=logging.LoggerAdapter(logging.getLogger("lava.run")))
+    _job_view: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     @property
     def ustart(self) -> datetime:
@@ -125,14 +126,17 @@ class RunContext:
 
     def render_vars(self, **extra: Any) -> dict[str, Any]:
         """The standard Jinja variables: job, realm, globals, state, start, ustart, utils, plus extras."""
-        job_view = {**self.job.to_dict(), "parameters": self.job.parameters, "globals": self.globals,
-                    "run_id": self.run_id, "realm": self.realm.realm, "ts_dispatch": self.ts_dispatch,
-                    "ts_start": self.start, "ts_ustart": self.ustart, "state": self.state}
-        return {"job": job_view, "realm": _realm_view(self.realm), "globals": self.globals,
+        if self._job_view is None:
+            self._job_view = {**self.job.to_dict(), "parameters": self.job.parameters, "globals": self.globals,
+                              "run_id": self.run_id, "realm": self.realm.realm, "ts_dispatch": self.ts_dispatch,
+                              "ts_start": self.start, "ts_ustart": self.ustart, "state": self.state}
+        return {"job": self._job_view, "realm": _realm_view(self.realm), "globals": self.globals,
                 "state": self.state, "start": self.start, "ustart": self.ustart, "utils": utils,
                 "run_id": self.run_id, **extra}
 
     def render(self, source: str, *, where: str, **extra: Any) -> str:
+        if "{" not in source:
+            return source  # nothing to render: skip building the variables
         return render_str(source, self.render_vars(**extra), where=where)
 
     def render_obj(self, value: Any, *, where: str, **extra: Any) -> Any:

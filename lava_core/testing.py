@@ -41,7 +41,7 @@ def drain(backend: Any, fleet: str = "core", *, host: PluginHost | None = None, 
     """Run a worker in this process until its queue is empty and every job has finished."""
     worker = Worker(backend, host or PluginHost(),
                     WorkerOptions(fleet=fleet, threads=threads, drain=True, visibility=visibility, wait=0.2,
-                                  tmpdir=tmpdir))
+                                  tmpdir=tmpdir, install_signals=False))
     worker.run()
     return worker
 

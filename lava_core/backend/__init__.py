@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from lava_core.backend.base import Backend, DeadLetter, ReceivedMessage
-from lava_core.errors import RealmNotFound
+from lava_core.errors import BackendError, RealmNotFound
 
 DEFAULT_REALM = ".lava"
 
@@ -27,15 +27,18 @@ def open_realm(spec: str | None = None, *, create: bool = True, quiet: bool = Fa
     """
     spec = realm_spec(spec)
     if spec.startswith("aws://"):
-        from lava_core.backend.aws import AwsBackend  # noqa: PLC0415 - boto3 only when asked for
-
+        try:
+            from lava_core.backend.aws import AwsBackend  # noqa: PLC0415 - boto3 only when asked for
+        except ImportError as exc:
+            msg = f"cannot open {spec}: the AWS backend is not available ({exc})"
+            raise BackendError(msg) from exc
         return AwsBackend(spec.removeprefix("aws://"))
     from lava_core.backend.local import LocalBackend  # noqa: PLC0415 - keeps `import lava_core` light
 
     root = Path(spec.removeprefix("file://")).expanduser()
     if not LocalBackend.exists(root):
         if not create:
-            msg = f"no lava realm at {root} (create one with `lava realm init --realm {spec}`)"
+            msg = f"no lava realm at {root} (create one with `lava --realm {spec} realm init`)"
             raise RealmNotFound(msg)
         backend = LocalBackend.init(root)
         if not quiet:

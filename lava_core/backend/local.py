@@ -8,6 +8,7 @@ message, and visibility/receive counts behave as on SQS.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -54,6 +55,17 @@ CREATE TABLE IF NOT EXISTS bus_events (
 _POLL_START = 0.005
 _POLL_CAP = 0.1
 
+# Threads of one process take turns on a database's write lock here, in Python:
+# contending inside SQLite means its busy handler, which sleeps in steps of milliseconds.
+_WRITE_LOCKS: dict[Path, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+_FIELD_NAME = re.compile(r"^[a-z_]+$")
+
+
+def _write_lock(path: Path) -> threading.Lock:
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(path, threading.Lock())
+
 
 class LocalBackend(Backend):
     """A realm in a folder: ``realm.db``, ``payloads/`` and ``outputs/``."""
@@ -64,6 +76,7 @@ class LocalBackend(Backend):
         self.payload_dir = self.root / "payloads"
         self.output_dir = self.root / "outputs"
         self._local = threading.local()
+        self._lock = _write_lock(self.db_path)
         row = self._conn().execute("SELECT value FROM meta WHERE key = 'realm'").fetchone()
         if row is None:
             msg = f"{self.db_path} is not a lava realm database"
@@ -106,7 +119,7 @@ class LocalBackend(Backend):
 
     def _write(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         conn = self._conn()
-        with conn:
+        with self._lock, conn:
             return conn.execute(sql, params)
 
     # ------------------------------------------------------------------ realm
@@ -120,7 +133,7 @@ class LocalBackend(Backend):
     # ------------------------------------------------------------------ jobs
     def put_jobs(self, specs: list[dict[str, Any]]) -> None:
         conn = self._conn()
-        with conn:
+        with self._lock, conn:
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany(
                 "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?)",
@@ -138,15 +151,22 @@ class LocalBackend(Backend):
 
     # ------------------------------------------------------------------ events
     def record_event(self, job_id: str, run_id: str, entry: EventEntry, fields: dict[str, Any]) -> None:
-        conn = self._conn()
-        with conn:
-            conn.execute("BEGIN IMMEDIATE")
-            row = conn.execute("SELECT item FROM events WHERE job_id = ? AND run_id = ?", (job_id, run_id)).fetchone()
-            item = json.loads(row[0]) if row else {"job_id": job_id, "run_id": run_id, "log": []}
-            item.update(fields)
-            item["log"].append(unstructure(entry))
-            conn.execute("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?)",
-                         (job_id, run_id, item["status"], item["tu_event"], json.dumps(item)))
+        # One statement, no read: a new item is inserted whole; an existing one gets its
+        # fields set and the entry appended inside SQLite (lava's list_append update).
+        entry_json = json.dumps({"status": entry.status, "info": entry.info, "ts_event": entry.ts_event,
+                                 "tu_event": entry.tu_event}, default=str)
+        names = [name for name in fields if _FIELD_NAME.match(name)]
+        setters = "".join(f", '$.{name}', json(?)" for name in names)
+        item = json.dumps({"job_id": job_id, "run_id": run_id, **fields, "log": []}, default=str)
+        # Only field names matching ^[a-z_]+$ are interpolated; every value is a bound parameter.
+        update = f"item = json_insert(json_set(item{setters}), '$.log[#]', json(?))"
+        sql = ("INSERT INTO events (job_id, run_id, status, tu_event, item) "
+               "VALUES (?, ?, ?, ?, json_insert(?, '$.log[#]', json(?))) "
+               "ON CONFLICT (job_id, run_id) DO UPDATE SET status = coalesce(?, status), "
+               "tu_event = excluded.tu_event, " + update)
+        params = (job_id, run_id, fields.get("status", entry.status), entry.tu_event, item, entry_json,
+                  fields.get("status"), *(json.dumps(fields[name], default=str) for name in names), entry_json)
+        self._write(sql, params)
 
     def get_event(self, job_id: str, run_id: str) -> Event | None:
         row = self._conn().execute("SELECT item FROM events WHERE job_id = ? AND run_id = ?",
@@ -200,7 +220,7 @@ class LocalBackend(Backend):
                         (queue, now)).fetchone() is None:
             return []
         out = []
-        with conn:
+        with self._lock, conn:
             conn.execute("BEGIN IMMEDIATE")
             rows = conn.execute(
                 "SELECT message_id, body, receive_count, sent_at FROM messages "
@@ -224,7 +244,7 @@ class LocalBackend(Backend):
     def dead_letter(self, fleet: str, message: ReceivedMessage, reason: str) -> None:
         queue = self.queue_name(fleet)
         conn = self._conn()
-        with conn:
+        with self._lock, conn:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?, ?, ?)",
                          (message.message_id, queue, message.body, reason, message.receive_count,

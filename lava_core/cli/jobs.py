@@ -124,13 +124,14 @@ def cmd_realm_init(args: argparse.Namespace) -> int:
 def cmd_plugins(args: argparse.Namespace) -> int:
     host = PluginHost()
     infos = host.plugin_infos()
+    broken = EXIT_FAILED if any(i.error for i in infos) else EXIT_OK
     if args.json:
         print_json([unstructure(i) for i in infos])
-        return EXIT_OK
+        return broken
     print_table(["plugin", "distribution", "version", "job types", "actions", "triggers", "error"],
                 [[i.name, i.distribution, i.version, ",".join(i.job_types), ",".join(i.actions),
                   ",".join(i.triggers), i.error] for i in infos])
-    return EXIT_FAILED if any(i.error for i in infos) else EXIT_OK
+    return broken
 
 
 def cmd_events(args: argparse.Namespace) -> int:
@@ -141,8 +142,8 @@ def cmd_events(args: argparse.Namespace) -> int:
         return EXIT_OK
     rows = []
     for event in reversed(events):  # oldest first reads naturally in a terminal
-        last = event.log[-1] if event.log else None
-        info = last.info if last and last.status == event.status else (event.log[-1].info if event.log else None)
+        # The info of the step that set the status (an action failure logged later does not).
+        info = next((e.info for e in reversed(event.log) if e.status == event.status), None)
         rows.append([event.ts_event[:23], event.job_id, event.run_id[:8], event.status, event.worker,
                      short(info if info is not None else "", 60)])
     print_table(["ts_event", "job_id", "run", "status", "worker", "info"], rows)

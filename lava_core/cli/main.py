@@ -20,7 +20,7 @@ created on first use). Exit codes: 0 ok, 1 a job or run failed, 2 usage or valid
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lava", description="lava: a distributed job scheduler and runner.",
                                      epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--realm", "-r", default=None, help="realm folder or aws://NAME (default: $LAVA_REALM or ./.lava)")
+    parser.add_argument("--realm", "-r", default=None, help="realm folder (default: $LAVA_REALM or ./.lava)")
     parser.add_argument("--log-level", default=os.environ.get("LAVA_LOGLEVEL", "info"),
                         choices=["debug", "info", "warning", "error"], help="log detail on stderr (default: info)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -52,11 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_request_arguments(dispatch)
     dispatch.add_argument("-w", "--worker", help="send to this fleet without looking the job up")
     dispatch.add_argument("--wait", action="store_true", help="wait for the run; exit 0 if it completes, 1 if not")
-    dispatch.add_argument("--timeout", default="1h", metavar="DUR", help="how long --wait waits (default: 1h)")
+    dispatch.add_argument("--timeout", default="1h", metavar="DUR", type=runs.duration_arg, help="how long --wait waits (default: 1h)")
     dispatch.set_defaults(func=runs.cmd_dispatch)
 
     run = sub.add_parser("run", help="run a job once in this process, bypassing the queue (development)")
-    runs.add_request_arguments(run)
+    runs.add_request_arguments(run, delay=False)
     run.add_argument("--tmpdir", help="folder for the run's scratch space (default: inside the realm)")
     run.set_defaults(func=runs.cmd_run)
 
@@ -67,11 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     wrun.add_argument("--drain", action="store_true", help="exit once the queue is empty (nothing visible, delayed or in flight) and no job is running")
     wrun.add_argument("--jump-start", "-j", action="store_true",
                       help="at start, dispatch every enabled lavasched job of this fleet")
-    wrun.add_argument("--visibility-timeout", default="60s", metavar="DUR",
+    wrun.add_argument("--visibility-timeout", default="60s", metavar="DUR", type=runs.duration_arg,
                       help="how long a taken message stays hidden; renewed every third of it while the job runs "
                            "(default: 60s)")
-    wrun.add_argument("--poll-wait", default="5s", metavar="DUR", help="long-poll wait per receive (default: 5s)")
-    wrun.add_argument("--grace", default="30s", metavar="DUR",
+    wrun.add_argument("--poll-wait", default="5s", metavar="DUR", type=runs.duration_arg, help="long-poll wait per receive (default: 5s)")
+    wrun.add_argument("--grace", default="30s", metavar="DUR", type=runs.duration_arg,
                       help="after SIGTERM, how long running jobs may take before they are killed (default: 30s)")
     wrun.add_argument("--retries", type=int, default=2,
                       help="dead-letter a message delivered more than retries+1 times; negative: no limit (default: 2)")

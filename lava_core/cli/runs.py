@@ -24,7 +24,7 @@ from lava_core.worker.intake import run_message
 
 def request_tokens(args: argparse.Namespace) -> list[str]:
     tokens = [args.job_id]
-    if args.delay:
+    if getattr(args, "delay", None):
         tokens += ["--delay", args.delay]
     for value in args.param or []:
         tokens += ["--param", value]
@@ -100,7 +100,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     message = DispatchMessage(realm=realm.realm, worker=worker, job_id=request.job_id,
                               parameters=request.parameters, globals=request.globals)
     tmp = Path(args.tmpdir) if args.tmpdir else Path(backend.describe()) / "tmp"
-    services = Services(backend=backend, host=host, realm=realm, worker=worker, tmpdir=tmp / message.run_id[:8])
+    services = Services(backend=backend, host=host, realm=realm, worker=worker, tmpdir=tmp)
     try:
         run_message(services, message, job_spec=spec)
     except SpecError as exc:
@@ -130,9 +130,20 @@ def cmd_worker_run(args: argparse.Namespace) -> int:
     return worker.run()
 
 
-def add_request_arguments(parser: argparse.ArgumentParser) -> None:
+def duration_arg(text: str) -> str:
+    """argparse type for durations: a bad one is a usage error (exit 2), not a traceback."""
+    try:
+        parse_duration(text)
+    except (TypeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def add_request_arguments(parser: argparse.ArgumentParser, *, delay: bool = True) -> None:
     parser.add_argument("job_id", metavar="JOB", help="the job to run")
-    parser.add_argument("-d", "--delay", metavar="DUR", help="wait this long before the run (e.g. 30s, 5m; at most 15m)")
+    if delay:
+        parser.add_argument("-d", "--delay", metavar="DUR", type=duration_arg,
+                            help="wait this long before the run (e.g. 30s, 5m; at most 15m)")
     parser.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
                         help="override a parameter; dotted names nest (vars.x=1); NAME:=JSON for typed values")
     parser.add_argument("-g", "--global", dest="globals", action="append", metavar="NAME=VALUE",

@@ -17,7 +17,7 @@ from attrs import define
 from lava_core.backend import ReceivedMessage
 from lava_core.errors import SpecError
 from lava_core.lifecycle import RunOutcome, execute, merged_job
-from lava_core.records import REJECTED, DispatchMessage, iso, load_job, load_message, now_local
+from lava_core.records import REJECTED, DispatchMessage, Job, iso, load_job, load_message, now_local
 from lava_core.run import EventRecorder, Services
 
 log = logging.getLogger("lava.worker")
@@ -67,14 +67,18 @@ def handle_message(services: Services, received: ReceivedMessage, *, max_receive
     if 0 < job.max_tries < received.receive_count:
         return _refuse(services, body, received,
                        f"max_tries exceeded: delivery {received.receive_count} of at most {job.max_tries}")
-    outcome = run_message(services, message, job_spec=spec)
+    outcome = run_job(services, message, job)
     reason = outcome.reason if outcome.status == REJECTED else None
     return Disposition(outcome, message.job_id, message.run_id, reason)
 
 
 def run_message(services: Services, message: DispatchMessage, *, job_spec: dict[str, Any]) -> RunOutcome:
-    """Merge the message's overrides into the spec and run it."""
-    job = load_job(job_spec, source=f"job {message.job_id}")
+    """Load the stored spec, merge the message's overrides into it and run it."""
+    return run_job(services, message, load_job(job_spec, source=f"job {message.job_id}"))
+
+
+def run_job(services: Services, message: DispatchMessage, job: Job) -> RunOutcome:
+    """Merge the message's overrides into an already loaded spec and run it."""
     job = merged_job(job, message.parameters, message.globals)
     return execute(services, job, run_id=message.run_id, ts_dispatch=message.ts_dispatch)
 

@@ -55,6 +55,7 @@ class WorkerOptions:
     jump_start: bool = False
     keep_failed: bool = False
     tmpdir: Path | None = None
+    install_signals: bool = True
 
 
 class Worker:
@@ -170,7 +171,7 @@ class Worker:
 
     # ------------------------------------------------------------------ stopping
     def _install_signals(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
+        if not self.options.install_signals or threading.current_thread() is not threading.main_thread():
             return
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)

@@ -111,7 +111,7 @@ def test_duplicate_core_action_name():
         def lava_register_actions(self, register):
             register(LogAgain)
 
-    with pytest.raises(PluginError, match=r"action type 'log' is provided by two distributions: lava-core and acts"):
+    with pytest.raises(PluginError, match=r"action type 'log' is provided by two distributions: acts and lava-core"):
         host_with(("acts", ActionPlugin()))
 
 

@@ -55,6 +55,7 @@ class CmdJob(JobType):
             argv = render_args(run, payload, jinja=params.jinja, where="payload", **extra) + args
         timeout = params.timeout if params.timeout is not None else Duration(run.setting("CMD_TIMEOUT", DEFAULT_TIMEOUT))
         env = build_env(run, params.env, jinja=params.jinja, **extra)
-        env.setdefault("TMPDIR", str(run.workdir))
+        if "TMPDIR" not in params.env:  # the run's own scratch space, as lava's JOB_LOCAL_TMPDIR
+            env["TMPDIR"] = str(run.workdir)
         label = payload if isinstance(payload, str) else " ".join(map(str, payload))
         return run_and_capture(run, argv, env=env, timeout=float(timeout), cwd=run.workdir, label=label)

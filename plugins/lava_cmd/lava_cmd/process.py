@@ -40,12 +40,9 @@ def run_and_capture(run: RunContext, argv: list[str], *, env: dict[str, str], ti
 
     Raises JobError carrying the partial result on a non-zero exit or a timeout.
     """
-    run.workdir.mkdir(parents=True, exist_ok=True)
-    out_path = run.workdir / f".{output_prefix}stdout"
-    err_path = run.workdir / f".{output_prefix}stderr"
     try:
-        outcome = run_process(argv, cwd=cwd, env=env, timeout=timeout, stdout_path=out_path,
-                              stderr_path=err_path, registry=run.services.processes)
+        outcome = run_process(argv, cwd=cwd, env=env, timeout=timeout, spill_dir=run.workdir,
+                              registry=run.services.processes, spill_prefix=output_prefix)
     except FileNotFoundError as exc:
         msg = f"cannot run {argv[0]!r}: no such file or command"
         raise JobError(msg, data={"exit_status": 127, "output": []}) from exc
@@ -56,14 +53,12 @@ def run_and_capture(run: RunContext, argv: list[str], *, env: dict[str, str], ti
         msg = f"cannot run {argv[0]!r}: {exc.strerror} (a script needs a #! line and LF line ends)"
         raise JobError(msg, data={"exit_status": 126, "output": []}) from exc
     entry: dict[str, Any] = {"payload": label, "exit_status": outcome.exit_status}
-    stderr_tail = None
-    for stream, path in (("stdout", out_path), ("stderr", err_path)):
-        data = path.read_bytes()
-        if data:
-            entry[stream] = run.save_output(f"{output_prefix}{stream}", data)
-            if stream == "stderr":
-                stderr_tail = data[-STDERR_TAIL:].decode("utf-8", errors="replace").strip() or None
-        path.unlink(missing_ok=True)
+    for stream, capture in (("stdout", outcome.stdout), ("stderr", outcome.stderr)):
+        if capture.size:
+            entry[stream] = run.save_output(f"{output_prefix}{stream}", capture.getvalue())
+        if capture.spilled:
+            capture.spill_path.unlink(missing_ok=True)
+    stderr_tail = outcome.stderr.tail(STDERR_TAIL).decode("utf-8", errors="replace").strip() or None
     result = {"exit_status": outcome.exit_status, "output": [entry]}
     if outcome.timed_out:
         msg = f"Timed out after {timeout:g} seconds"

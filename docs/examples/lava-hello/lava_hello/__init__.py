@@ -1,0 +1,1 @@
+"""lava-hello: an example lava plugin providing the ``hello`` job type."""
