@@ -67,6 +67,14 @@ def test_worker_runs_a_pip_installed_job_type(lava_realm, lava_worker, hello_pat
     assert hello[0]["job_types"] == ["hello"]
 
 
+def test_the_example_plugins_own_tests_pass_with_lava_testing_fixtures(hello_path):
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
+                          capture_output=True, text=True, cwd=EXAMPLE, env={**os.environ, "PYTHONPATH": str(hello_path)},
+                          check=False, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "4 passed" in proc.stdout
+
+
 def test_job_of_an_uninstalled_type_is_rejected_not_crashing(lava_realm, lava_worker):
     put_jobs(lava_realm, {"job_id": "greet", "type": "hello", "payload": "x"})
     run_id = send(lava_realm, DispatchRequest(job_id="greet")).run_id
