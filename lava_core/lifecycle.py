@@ -7,6 +7,7 @@ children of chain/dag/foreach jobs, which pass their ``parent`` context.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 import traceback
@@ -49,7 +50,7 @@ def execute(services: Services, job: Job, *, run_id: str, ts_dispatch: str | Non
     if job.enabled is False:
         recorder.record(SKIPPED, "Job not enabled (static)")
         return RunOutcome(SKIPPED)
-    start = recorder.record(STARTING, None)
+    start = recorder.record(STARTING, None, defer=True)
     try:
         return _execute_started(services, job, run_id=run_id, ts_dispatch=ts_dispatch, parent=parent,
                                 recorder=recorder, start=start)
@@ -90,7 +91,7 @@ def _execute_started(services: Services, job: Job, *, run_id: str, ts_dispatch: 
     if problems:
         return _reject(recorder, "Bad job spec: " + "; ".join(problems))
 
-    workdir = parent.workdir if parent else services.tmpdir / run_id
+    workdir = parent.workdir if parent else services.scratch_dir()
     ctx = RunContext(job=job, run_id=run_id, ts_dispatch=dispatched_at, start=start, services=services,
                      globals=globals_, state=dict(job.state), workdir=workdir, recorder=recorder, parent=parent,
                      log=logging.LoggerAdapter(log, {"job_id": job.job_id, "run_id": run_id}))
@@ -109,12 +110,12 @@ def _execute_started(services: Services, job: Job, *, run_id: str, ts_dispatch: 
             recorder.record(SKIPPED, f"Job not enabled (enabled={rendered!r})")
             return RunOutcome(SKIPPED)
     if parent is None:
-        workdir.mkdir(parents=True, exist_ok=True)
+        workdir.mkdir(parents=True, exist_ok=True)  # a no-op after the thread's first run
     try:
         outcome = _attempts(ctx, job_type, params)
     finally:
         if parent is None:
-            _cleanup(workdir, keep=services.keep_failed and ctx.recorder.last_status == FAILED)
+            _cleanup(workdir, run_id, keep=services.keep_failed and ctx.recorder.last_status == FAILED)
     return outcome
 
 
@@ -215,14 +216,28 @@ def _with_lava_globals(job: Job, parent: RunContext | None, start: datetime) -> 
     return globals_
 
 
-def _cleanup(workdir: Path, *, keep: bool) -> None:
-    if keep:
-        log.info("keeping run folder %s of a failed run (--keep-failed)", workdir)
-        return
+def _cleanup(workdir: Path, run_id: str, *, keep: bool) -> None:
+    """Empty the thread's scratch folder; a kept failed run's folder is renamed after its run id.
+
+    Never raises: the run's outcome is already recorded and must not change.
+    """
     try:
-        workdir.rmdir()  # the common case: the job left nothing behind
+        if keep:
+            # Outside the worker's own folder, which goes when the worker exits.
+            kept = workdir.parent.parent / "failed-runs" / run_id
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            workdir.rename(kept)
+            log.info("kept the run folder of failed run %s at %s (--keep-failed)", run_id, kept)
+            return
+        with os.scandir(workdir) as entries:
+            leftovers = list(entries)
+        for entry in leftovers:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)  # noqa: PTH108 - a DirEntry path; no Path object needed
     except OSError:
-        shutil.rmtree(workdir, ignore_errors=True)
+        log.exception("cleaning the scratch folder %s after run %s failed", workdir, run_id)
 
 
 def merged_job(job: Job, parameters: dict[str, Any], globals_: dict[str, Any]) -> Job:

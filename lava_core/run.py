@@ -38,6 +38,15 @@ class Services:
     stopping: threading.Event = field(factory=threading.Event)
     hostname: str = field(factory=socket.gethostname)
     keep_failed: bool = False
+    base_env: dict[str, str] = field(factory=lambda: dict(os.environ))
+
+    def scratch_dir(self) -> Path:
+        """This thread's scratch folder: made once, emptied after each run.
+
+        Creating and removing a folder per run costs more than a trivial job on a
+        journaled disk, so each job thread keeps one.
+        """
+        return self.tmpdir / f"scratch-{threading.current_thread().name}"
 
     def setting(self, name: str, default: Any = None) -> Any:
         """A config value: env ``LAVA_<NAME>``, else the realm's ``config``, else ``default``."""
@@ -63,11 +72,22 @@ class EventRecorder:
         self.lineage = lineage or {}
         self.last_status: str | None = None
         self._ttl = services.event_ttl()
+        self._pending: list[EventEntry] = []
 
-    def record(self, status: str, info: Any = None, *, keep_status: bool = False) -> datetime:
-        """Append a step; ``keep_status`` leaves the item's status as it was (action failures)."""
+    def record(self, status: str, info: Any = None, *, keep_status: bool = False, defer: bool = False) -> datetime:
+        """Append a step; ``keep_status`` leaves the item's status as it was (action failures).
+
+        ``defer`` holds the step back and writes it with the next one, in the same
+        write: ``starting`` is always followed at once by another step, and a write
+        saved per run is a large share of a trivial job's cost.
+        """
         ts = now_local()
         entry = EventEntry(status=status, info=info, ts_event=iso(ts), tu_event=naive_utc(ts))
+        if defer:
+            self._pending.append(entry)
+            self.last_status = status
+            return ts
+        entries, self._pending = [*self._pending, entry], []
         fields: dict[str, Any] = {
             "ts_dispatch": self.ts_dispatch, "ts_event": entry.ts_event, "tu_event": entry.tu_event,
             "worker": self.services.worker, "hostname": self.services.hostname, "worker_id": None,
@@ -75,10 +95,10 @@ class EventRecorder:
         }
         if self._ttl:
             fields["ttl"] = int(ts.timestamp() + self._ttl)
-        if not keep_status or self.last_status is None:
+        if not keep_status or len(entries) > 1 or self.last_status is None:
             fields["status"] = status
             self.last_status = status
-        self.services.backend.record_event(self.job_id, self.run_id, entry, fields)
+        self.services.backend.record_event(self.job_id, self.run_id, entries, fields)
         return ts
 
 

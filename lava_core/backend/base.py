@@ -70,8 +70,8 @@ class Backend(ABC):
 
     # ------------------------------------------------------------------ events table
     @abstractmethod
-    def record_event(self, job_id: str, run_id: str, entry: EventEntry, fields: dict[str, Any]) -> None:
-        """Set ``fields`` (status, ts_event, …) on the run's item and append ``entry`` to its log."""
+    def record_event(self, job_id: str, run_id: str, entries: list[EventEntry], fields: dict[str, Any]) -> None:
+        """Set ``fields`` (status, ts_event, …) on the run's item and append ``entries`` to its log, atomically."""
 
     @abstractmethod
     def get_event(self, job_id: str, run_id: str) -> Event | None:

@@ -150,22 +150,24 @@ class LocalBackend(Backend):
         return self._write("DELETE FROM jobs WHERE job_id = ?", (job_id,)).rowcount > 0
 
     # ------------------------------------------------------------------ events
-    def record_event(self, job_id: str, run_id: str, entry: EventEntry, fields: dict[str, Any]) -> None:
+    def record_event(self, job_id: str, run_id: str, entries: list[EventEntry], fields: dict[str, Any]) -> None:
         # One statement, no read: a new item is inserted whole; an existing one gets its
-        # fields set and the entry appended inside SQLite (lava's list_append update).
-        entry_json = json.dumps({"status": entry.status, "info": entry.info, "ts_event": entry.ts_event,
-                                 "tu_event": entry.tu_event}, default=str)
+        # fields set and the entries appended inside SQLite (lava's list_append update).
+        entry_json = [json.dumps({"status": e.status, "info": e.info, "ts_event": e.ts_event,
+                                  "tu_event": e.tu_event}, default=str) for e in entries]
         names = [name for name in fields if _FIELD_NAME.match(name)]
         setters = "".join(f", '$.{name}', json(?)" for name in names)
+        appends = ", '$.log[#]', json(?)" * len(entries)
         item = json.dumps({"job_id": job_id, "run_id": run_id, **fields, "log": []}, default=str)
         # Only field names matching ^[a-z_]+$ are interpolated; every value is a bound parameter.
-        update = f"item = json_insert(json_set(item{setters}), '$.log[#]', json(?))"
-        sql = ("INSERT INTO events (job_id, run_id, status, tu_event, item) "
-               "VALUES (?, ?, ?, ?, json_insert(?, '$.log[#]', json(?))) "
+        insert = f"json_insert(?{appends})"
+        update = f"item = json_insert(json_set(item{setters}){appends})"
+        sql = ("INSERT INTO events (job_id, run_id, status, tu_event, item) VALUES (?, ?, ?, ?, " + insert + ") "  # noqa: S608
                "ON CONFLICT (job_id, run_id) DO UPDATE SET status = coalesce(?, status), "
                "tu_event = excluded.tu_event, " + update)
-        params = (job_id, run_id, fields.get("status", entry.status), entry.tu_event, item, entry_json,
-                  fields.get("status"), *(json.dumps(fields[name], default=str) for name in names), entry_json)
+        last = entries[-1]
+        params = (job_id, run_id, fields.get("status", last.status), last.tu_event, item, *entry_json,
+                  fields.get("status"), *(json.dumps(fields[name], default=str) for name in names), *entry_json)
         self._write(sql, params)
 
     def get_event(self, job_id: str, run_id: str) -> Event | None:

@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="after SIGTERM, how long running jobs may take before they are killed (default: 30s)")
     wrun.add_argument("--retries", type=int, default=2,
                       help="dead-letter a message delivered more than retries+1 times; negative: no limit (default: 2)")
-    wrun.add_argument("--keep-failed", action="store_true", help="keep the scratch folder of failed runs")
+    wrun.add_argument("--keep-failed", action="store_true", help="keep the scratch folder of each failed run as <tmpdir>/<realm>/failed-runs/<run_id>")
     wrun.add_argument("--tmpdir", help="scratch root (default: $LAVA_TMPDIR or <tmp>/lava)")
     wrun.set_defaults(func=runs.cmd_worker_run)
 

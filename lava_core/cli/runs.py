@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -106,6 +107,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except SpecError as exc:
         print(str(exc))
         return EXIT_USAGE
+    finally:
+        shutil.rmtree(services.scratch_dir(), ignore_errors=True)
     event = backend.get_event(message.job_id, message.run_id)
     code = report_run(event, args.json, message.run_id)
     if not args.json and event is not None and event.status == COMPLETE:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ def build_env(run: RunContext, env: dict[str, Any], *, jinja: bool, **extra: Any
 
     Unlike lava, ``jinja: false`` keeps the job's env (unrendered) instead of dropping it.
     """
-    merged = dict(os.environ)
+    merged = dict(run.services.base_env)
     for key, value in env.items():
         text = "" if value is None else str(value)
         merged[key] = run.render(text, where=f"parameters.env.{key}", **extra) if jinja else text

@@ -41,16 +41,21 @@ def test_argv_list_payload_runs_without_a_shell(lava_realm):
     assert lava_realm.get_output("argv", run_id, "stdout") == b"x y|$HOME|z|"
 
 
-def test_lava_variables_and_tmpdir_in_environment(lava_realm):
-    event, run_id = run(lava_realm, {"job_id": "envy", "owner": "ops",
-                                     "payload": 'echo "$LAVA_REALM $LAVA_WORKER $LAVA_JOB_ID $LAVA_RUN_ID $LAVA_OWNER"; '
-                                                'echo "$TMPDIR"; pwd'})
-    assert event.status == "complete"
-    lines = lava_realm.get_output("envy", run_id, "stdout").decode().splitlines()
-    assert lines[0] == f"local core envy {run_id} ops"
-    assert lines[1] == lines[2]
-    assert lines[1].endswith(run_id)
-    assert not Path(lines[1]).exists()  # the run folder is removed afterwards
+def test_lava_variables_and_tmpdir_in_environment(lava_realm, tmp_path):
+    put_jobs(lava_realm, {"job_id": "envy", "type": "cmd", "owner": "ops",
+                          "payload": 'echo "$LAVA_REALM $LAVA_WORKER $LAVA_JOB_ID $LAVA_RUN_ID $LAVA_OWNER"; '
+                                     'echo "$TMPDIR"; pwd; ls -A; mkdir -p junk/deep; touch junk/deep/f left-behind'})
+    first = send(lava_realm, DispatchRequest(job_id="envy")).run_id
+    second = send(lava_realm, DispatchRequest(job_id="envy")).run_id
+    drain(lava_realm, threads=1, tmpdir=tmp_path / "wtmp")
+    for run_id in (first, second):
+        assert lava_realm.get_event("envy", run_id).status == "complete"
+        lines = lava_realm.get_output("envy", run_id, "stdout").decode().splitlines()
+        assert lines[0] == f"local core envy {run_id} ops"
+        assert lines[1] == lines[2]  # TMPDIR is the working directory: the run's scratch folder
+        assert lines[1].startswith(str(tmp_path / "wtmp"))
+        assert lines[3:] == []  # each run starts empty: what the first left behind is gone
+    assert not (tmp_path / "wtmp").exists() or not any((tmp_path / "wtmp").rglob("left-behind"))
 
 
 def test_non_zero_exit_is_a_failure_with_stderr_tail(lava_realm):
@@ -122,3 +127,17 @@ def test_payload_validation(lava_host):
         validate_spec(lava_host, {**base, "payload": "true", "parameters": {"colour": 1, "args": "x"}})
     assert info.value.problems == ["$.parameters.args: expected a list, got string 'x'",
                                    "$.parameters.colour: unknown field"]
+
+
+def test_keep_failed_keeps_the_failed_runs_folder(lava_realm, tmp_path):
+    from lava_core.testing import run_cli
+
+    put_jobs(lava_realm, {"job_id": "messy", "type": "cmd", "payload": "echo evidence > clue.txt; exit {{ globals.code }}"})
+    failed = send(lava_realm, DispatchRequest(job_id="messy", globals={"code": 1})).run_id
+    passed = send(lava_realm, DispatchRequest(job_id="messy", globals={"code": 0})).run_id
+    proc = run_cli("worker", "run", "-w", "core", "--drain", "--keep-failed", "--threads", "1",
+                   "--tmpdir", str(tmp_path / "wtmp"), realm=lava_realm.root)
+    assert proc.returncode == 0, proc.stderr
+    kept = tmp_path / "wtmp" / "local" / "failed-runs"
+    assert (kept / failed / "clue.txt").read_text() == "evidence\n"
+    assert not (kept / passed).exists()
