@@ -138,5 +138,8 @@ class Backend(ABC):
                       resources: list[str], event_bus: str | None = None) -> str:
         """Publish an event on the realm's event bus (EventBridge on AWS); returns its id."""
 
+    def flush(self) -> None:  # noqa: B027 - optional for backends that write synchronously
+        """Wait until every write made so far (event writes may be asynchronous) is durable."""
+
     def close(self) -> None:  # noqa: B027 - optional for backends holding no resources
         """Release connections."""

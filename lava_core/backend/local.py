@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lava_core.backend.base import Backend, DeadLetter, ReceivedMessage
+from lava_core.backend.sqlite_writer import writer_for
 from lava_core.convert import structure, unstructure
 from lava_core.errors import BackendError
 from lava_core.records import Event, EventEntry, Realm, iso, now_local
@@ -55,16 +56,7 @@ CREATE TABLE IF NOT EXISTS bus_events (
 _POLL_START = 0.005
 _POLL_CAP = 0.1
 
-# Threads of one process take turns on a database's write lock here, in Python:
-# contending inside SQLite means its busy handler, which sleeps in steps of milliseconds.
-_WRITE_LOCKS: dict[Path, threading.Lock] = {}
-_WRITE_LOCKS_GUARD = threading.Lock()
 _FIELD_NAME = re.compile(r"^[a-z_]+$")
-
-
-def _write_lock(path: Path) -> threading.Lock:
-    with _WRITE_LOCKS_GUARD:
-        return _WRITE_LOCKS.setdefault(path, threading.Lock())
 
 
 class LocalBackend(Backend):
@@ -76,7 +68,7 @@ class LocalBackend(Backend):
         self.payload_dir = self.root / "payloads"
         self.output_dir = self.root / "outputs"
         self._local = threading.local()
-        self._lock = _write_lock(self.db_path)
+        self._writer = writer_for(self.db_path, _connect)
         row = self._conn().execute("SELECT value FROM meta WHERE key = 'realm'").fetchone()
         if row is None:
             msg = f"{self.db_path} is not a lava realm database"
@@ -117,10 +109,12 @@ class LocalBackend(Backend):
             self._local.conn = conn
         return conn
 
-    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        conn = self._conn()
-        with self._lock, conn:
-            return conn.execute(sql, params)
+    def _write(self, sql: str, params: tuple[Any, ...] = (), *, wait: bool = True) -> int:
+        """Run one write statement through the process's group-commit writer; returns the row count."""
+        return self._writer.submit(lambda conn: conn.execute(sql, params).rowcount, wait=wait)
+
+    def flush(self) -> None:
+        self._writer.flush()
 
     # ------------------------------------------------------------------ realm
     def get_realm(self) -> Realm:
@@ -132,12 +126,8 @@ class LocalBackend(Backend):
 
     # ------------------------------------------------------------------ jobs
     def put_jobs(self, specs: list[dict[str, Any]]) -> None:
-        conn = self._conn()
-        with self._lock, conn:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(
-                "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?)",
-                [(s["job_id"], s.get("type"), s.get("worker"), s.get("dispatcher"), json.dumps(s)) for s in specs])
+        rows = [(s["job_id"], s.get("type"), s.get("worker"), s.get("dispatcher"), json.dumps(s)) for s in specs]
+        self._writer.submit(lambda conn: conn.executemany("INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?)", rows))
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         row = self._conn().execute("SELECT item FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
@@ -147,7 +137,7 @@ class LocalBackend(Backend):
         return [json.loads(r[0]) for r in self._conn().execute("SELECT item FROM jobs ORDER BY job_id")]
 
     def delete_job(self, job_id: str) -> bool:
-        return self._write("DELETE FROM jobs WHERE job_id = ?", (job_id,)).rowcount > 0
+        return self._write("DELETE FROM jobs WHERE job_id = ?", (job_id,)) > 0
 
     # ------------------------------------------------------------------ events
     def record_event(self, job_id: str, run_id: str, entries: list[EventEntry], fields: dict[str, Any]) -> None:
@@ -168,7 +158,8 @@ class LocalBackend(Backend):
         last = entries[-1]
         params = (job_id, run_id, fields.get("status", last.status), last.tu_event, item, *entry_json,
                   fields.get("status"), *(json.dumps(fields[name], default=str) for name in names), *entry_json)
-        self._write(sql, params)
+        # Not waited for: the worker's later (waited) delete of the message commits it too.
+        self._write(sql, params, wait=False)
 
     def get_event(self, job_id: str, run_id: str) -> Event | None:
         row = self._conn().execute("SELECT item FROM events WHERE job_id = ? AND run_id = ?",
@@ -221,37 +212,40 @@ class LocalBackend(Backend):
         if conn.execute("SELECT 1 FROM messages WHERE queue = ? AND visible_at <= ? LIMIT 1",
                         (queue, now)).fetchone() is None:
             return []
-        out = []
-        with self._lock, conn:
-            conn.execute("BEGIN IMMEDIATE")
+
+        def take(conn: sqlite3.Connection) -> list[ReceivedMessage]:
+            taken_at = time.time()
             rows = conn.execute(
                 "SELECT message_id, body, receive_count, sent_at FROM messages "
                 "WHERE queue = ? AND visible_at <= ? ORDER BY visible_at LIMIT ?",
-                (queue, now, max_messages)).fetchall()
+                (queue, taken_at, max_messages)).fetchall()
+            out = []
             for message_id, body, count, sent_at in rows:
                 receipt = uuid.uuid4().hex
                 conn.execute("UPDATE messages SET visible_at = ?, receive_count = ?, receipt = ? "
-                             "WHERE message_id = ?", (now + visibility, count + 1, receipt, message_id))
+                             "WHERE message_id = ?", (taken_at + visibility, count + 1, receipt, message_id))
                 out.append(ReceivedMessage(message_id, body, receipt, count + 1, sent_at))
-        return out
+            return out
+
+        return self._writer.submit(take)
 
     def delete_message(self, fleet: str, receipt: str) -> None:
         self._write("DELETE FROM messages WHERE queue = ? AND receipt = ?", (self.queue_name(fleet), receipt))
 
     def extend_visibility(self, fleet: str, receipt: str, seconds: float) -> bool:
-        cur = self._write("UPDATE messages SET visible_at = ? WHERE queue = ? AND receipt = ?",
-                          (time.time() + seconds, self.queue_name(fleet), receipt))
-        return cur.rowcount > 0
+        return self._write("UPDATE messages SET visible_at = ? WHERE queue = ? AND receipt = ?",
+                           (time.time() + seconds, self.queue_name(fleet), receipt)) > 0
 
     def dead_letter(self, fleet: str, message: ReceivedMessage, reason: str) -> None:
         queue = self.queue_name(fleet)
-        conn = self._conn()
-        with self._lock, conn:
-            conn.execute("BEGIN IMMEDIATE")
+        ts = iso(now_local())
+
+        def move(conn: sqlite3.Connection) -> None:
             conn.execute("INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?, ?, ?)",
-                         (message.message_id, queue, message.body, reason, message.receive_count,
-                          iso(now_local())))
+                         (message.message_id, queue, message.body, reason, message.receive_count, ts))
             conn.execute("DELETE FROM messages WHERE queue = ? AND receipt = ?", (queue, message.receipt))
+
+        self._writer.submit(move)
 
     def list_dead_letters(self, fleet: str | None = None) -> list[DeadLetter]:
         sql = "SELECT message_id, queue, body, reason, receive_count, ts FROM dead_letters"

@@ -109,6 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     finally:
         shutil.rmtree(services.scratch_dir(), ignore_errors=True)
+        backend.flush()
     event = backend.get_event(message.job_id, message.run_id)
     code = report_run(event, args.json, message.run_id)
     if not args.json and event is not None and event.status == COMPLETE:

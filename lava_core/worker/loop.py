@@ -97,7 +97,7 @@ class Worker:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
 
     def _poll(self, pool: ThreadPoolExecutor) -> None:
-        wait = min(self.options.wait, 0.2) if self.options.drain else self.options.wait
+        wait = min(self.options.wait, 0.02) if self.options.drain else self.options.wait
         while not self._stopping.is_set():
             free = self.options.threads - len(self._inflight)
             if free <= 0:
@@ -135,6 +135,7 @@ class Worker:
             log.warning("grace period over with %d job(s) running: stopping hard", len(self._inflight))
             self.hard_stop()
         pool.shutdown(wait=True)
+        self.backend.flush()
         return 0
 
     def _process(self, message: ReceivedMessage) -> None:
