@@ -111,23 +111,32 @@ def run_process(argv: list[str], *, cwd: Path, env: dict[str, str], timeout: flo
                 spill_dir: Path, registry: ProcessRegistry | None = None, spill_prefix: str = "") -> ProcessResult:
     """Run ``argv`` in a new session with stdin from /dev/null and capture both streams."""
     started = time.monotonic()
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,  # noqa: S603 - running the job's command is the point
-                            stderr=subprocess.PIPE, start_new_session=True)
+    # Raw pipe fds (not Popen's PIPE): no Python file objects to build and close per run.
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    try:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out_w,  # noqa: S603 - running the job's command is the point
+                                stderr=err_w, start_new_session=True)
+    except BaseException:
+        for fd in (out_r, out_w, err_r, err_w):
+            os.close(fd)
+        raise
+    os.close(out_w)
+    os.close(err_w)
     if registry is not None:
         registry.add(proc.pid)
     out = Capture(spill_dir / f".{spill_prefix}stdout")
     err = Capture(spill_dir / f".{spill_prefix}stderr")
     timed_out = False
     try:
-        timed_out = _pump(proc, {proc.stdout.fileno(): out, proc.stderr.fileno(): err}, timeout)  # type: ignore[union-attr]
+        timed_out = _pump(proc, {out_r: out, err_r: err}, timeout)
         proc.wait()
     finally:
         _killpg(proc.pid)
         if registry is not None:
             registry.discard(proc.pid)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        os.close(out_r)
+        os.close(err_r)
         out.close()
         err.close()
     status = TIMEOUT_EXIT_STATUS if timed_out else proc.returncode
