@@ -241,3 +241,20 @@ def test_realm_actions_apply_unless_job_overrides(lava_realm, caplog):
     logged = [r.getMessage() for r in caplog.records if r.name == "lava.action"]
     assert len(logged) == 1
     assert logged[0].startswith("REALM [job inherit")
+
+
+def test_jump_start_dispatches_enabled_lavasched_jobs_of_this_fleet(lava_realm):
+    from lava_core.plugins import PluginHost
+    from lava_core.worker import Worker, WorkerOptions
+
+    lava_realm.put_jobs([
+        {"job_id": "sched", "type": "lavasched", "worker": "core", "enabled": True, "payload": None},
+        {"job_id": "sched-off", "type": "lavasched", "worker": "core", "enabled": False, "payload": None},
+        {"job_id": "sched-other", "type": "lavasched", "worker": "other", "enabled": True, "payload": None},
+        {"job_id": "plain", "type": "cmd", "worker": "core", "enabled": True, "payload": "true"},
+    ])
+    worker = Worker(lava_realm, PluginHost(), WorkerOptions(fleet="core", install_signals=False))
+    run_ids = worker.jump_start()
+    assert len(run_ids) == 1
+    assert lava_realm.queue_depth("core") == (0, 1)  # delayed: not visible yet
+    assert lava_realm.queue_depth("other") == (0, 0)
