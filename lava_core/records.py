@@ -62,12 +62,6 @@ def parse_ts(value: str) -> datetime:
     return ts
 
 
-def _check_job_id(_: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not JOB_ID_RE.match(value):
-        msg = f"{attribute.name} {value!r} may hold letters, digits and _ . : @ / + - only"
-        raise ValueError(msg)
-
-
 @define(frozen=True, kw_only=True)
 class Job:
     """A row of the jobs table: what to run, where, and what to do afterwards."""

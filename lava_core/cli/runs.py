@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time
@@ -13,7 +12,7 @@ from typing import Any
 from lava_core.backend import open_realm
 from lava_core.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error, print_json, short
 from lava_core.convert import unstructure
-from lava_core.dispatch import parse_cli_tokens, send
+from lava_core.dispatch import DispatchRequest, parse_cli_tokens, send
 from lava_core.errors import DispatchError, PluginError, SpecError
 from lava_core.plugins import PluginHost
 from lava_core.records import COMPLETE, SKIPPED, TERMINAL_STATUSES, DispatchMessage, Event
@@ -34,11 +33,18 @@ def request_tokens(args: argparse.Namespace) -> list[str]:
     return tokens
 
 
-def cmd_dispatch(args: argparse.Namespace) -> int:
+def parse_request(args: argparse.Namespace) -> DispatchRequest | None:
+    """The request the command line describes, or None after printing why it is invalid."""
     try:
-        request = parse_cli_tokens(request_tokens(args))
+        return parse_cli_tokens(request_tokens(args))
     except (ValueError, SpecError) as exc:
         error(str(exc))
+        return None
+
+
+def cmd_dispatch(args: argparse.Namespace) -> int:
+    request = parse_request(args)
+    if request is None:
         return EXIT_USAGE
     backend = open_realm(args.realm)
     try:
@@ -81,10 +87,8 @@ def report_run(event: Event | None, as_json: bool, run_id: str) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run one job now, in this process, without going through the queue (for development)."""
-    try:
-        request = parse_cli_tokens(request_tokens(args))
-    except (ValueError, SpecError) as exc:
-        error(str(exc))
+    request = parse_request(args)
+    if request is None:
         return EXIT_USAGE
     backend = open_realm(args.realm)
     spec = backend.get_job(request.job_id)
@@ -153,7 +157,3 @@ def add_request_arguments(parser: argparse.ArgumentParser, *, delay: bool = True
     parser.add_argument("-g", "--global", dest="globals", action="append", metavar="NAME=VALUE",
                         help="override a global, same forms as --param")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
-
-
-def cli_json(text: str) -> Any:
-    return json.loads(text)
