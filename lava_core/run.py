@@ -73,6 +73,7 @@ class EventRecorder:
         self.last_status: str | None = None
         self._ttl = services.event_ttl()
         self._pending: list[EventEntry] = []
+        self._wrote = False
 
     def record(self, status: str, info: Any = None, *, keep_status: bool = False, defer: bool = False) -> datetime:
         """Append a step; ``keep_status`` leaves the item's status as it was (action failures).
@@ -88,11 +89,12 @@ class EventRecorder:
             self.last_status = status
             return ts
         entries, self._pending = [*self._pending, entry], []
-        fields: dict[str, Any] = {
-            "ts_dispatch": self.ts_dispatch, "ts_event": entry.ts_event, "tu_event": entry.tu_event,
-            "worker": self.services.worker, "hostname": self.services.hostname, "worker_id": None,
-            **self.lineage,
-        }
+        fields: dict[str, Any] = {"ts_event": entry.ts_event, "tu_event": entry.tu_event}
+        if not self._wrote:
+            # Fields that do not change during a run go with its first write only.
+            fields.update(ts_dispatch=self.ts_dispatch, worker=self.services.worker,
+                          hostname=self.services.hostname, worker_id=None, **self.lineage)
+            self._wrote = True
         if self._ttl:
             fields["ttl"] = int(ts.timestamp() + self._ttl)
         if not keep_status or len(entries) > 1 or self.last_status is None:

@@ -34,7 +34,11 @@ class _Pending:
 
     def __init__(self, fn: Operation, wait: bool) -> None:
         self.fn = fn
-        self.done = threading.Event() if wait else None
+        # A held lock the writer releases: lighter than an Event (no Condition per write).
+        self.done: threading.Lock | None = None
+        if wait:
+            self.done = threading.Lock()
+            self.done.acquire()
         self.result: Any = None
         self.error: BaseException | None = None
 
@@ -56,7 +60,7 @@ class GroupWriter:
         self._queue.put(pending)
         if pending.done is None:
             return None
-        pending.done.wait()
+        pending.done.acquire()
         if pending.error is not None:
             raise pending.error
         return pending.result
@@ -96,7 +100,7 @@ class GroupWriter:
                 pending.error = pending.error or exc
         for pending in batch:
             if pending.done is not None:
-                pending.done.set()
+                pending.done.release()
             elif pending.error is not None:
                 log.error("background write to %s failed: %s", self._path, pending.error)
 
