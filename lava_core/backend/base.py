@@ -11,7 +11,7 @@ from typing import Any
 
 from attrs import define
 
-from lava_core.records import Event, EventEntry, Realm
+from lava_core.records import Event, EventEntry, Job, Realm, load_job
 
 
 @define(frozen=True)
@@ -59,6 +59,14 @@ class Backend(ABC):
     @abstractmethod
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         """The stored spec of ``job_id`` as plain data, or None."""
+
+    def load_job(self, job_id: str) -> Job | None:
+        """The stored spec of ``job_id`` as a validated record, or None; SpecError if it is invalid.
+
+        Backends may cache the record while the stored spec is unchanged.
+        """
+        spec = self.get_job(job_id)
+        return None if spec is None else load_job(spec, source=f"job {job_id}")
 
     @abstractmethod
     def list_jobs(self) -> list[dict[str, Any]]:

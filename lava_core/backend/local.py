@@ -20,7 +20,7 @@ from lava_core.backend.base import Backend, DeadLetter, ReceivedMessage
 from lava_core.backend.sqlite_writer import writer_for
 from lava_core.convert import structure, unstructure
 from lava_core.errors import BackendError
-from lava_core.records import Event, EventEntry, Realm, iso, now_local
+from lava_core.records import Event, EventEntry, Job, Realm, iso, load_job, now_local
 
 DB_NAME = "realm.db"
 SCHEMA_VERSION = 1
@@ -69,6 +69,7 @@ class LocalBackend(Backend):
         self.output_dir = self.root / "outputs"
         self._local = threading.local()
         self._writer = writer_for(self.db_path, _connect)
+        self._job_cache: dict[str, tuple[str, Job]] = {}
         row = self._conn().execute("SELECT value FROM meta WHERE key = 'realm'").fetchone()
         if row is None:
             msg = f"{self.db_path} is not a lava realm database"
@@ -132,6 +133,19 @@ class LocalBackend(Backend):
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         row = self._conn().execute("SELECT item FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
         return json.loads(row[0]) if row else None
+
+    def load_job(self, job_id: str) -> Job | None:
+        # Parsing and validating a spec costs more than a trivial run: keep the record
+        # while the stored text is unchanged (records are frozen; merges make new dicts).
+        row = self._conn().execute("SELECT item FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+        if row is None:
+            return None
+        cached = self._job_cache.get(job_id)
+        if cached is not None and cached[0] == row[0]:
+            return cached[1]
+        job = load_job(json.loads(row[0]), source=f"job {job_id}")
+        self._job_cache[job_id] = (row[0], job)
+        return job
 
     def list_jobs(self) -> list[dict[str, Any]]:
         return [json.loads(r[0]) for r in self._conn().execute("SELECT item FROM jobs ORDER BY job_id")]

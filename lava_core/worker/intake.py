@@ -53,13 +53,12 @@ def handle_message(services: Services, received: ReceivedMessage, *, max_receive
     if max_receives is not None and received.receive_count > max_receives:
         return _refuse(services, body, received,
                        f"delivered {received.receive_count} times, more than the worker's limit of {max_receives}")
-    spec = services.backend.get_job(message.job_id)
-    if spec is None:
-        return _refuse(services, body, received, f"$.job_id: no such job {message.job_id!r}")
     try:
-        job = load_job(spec, source=f"job {message.job_id}")
+        job = services.backend.load_job(message.job_id)
     except SpecError as exc:
         return _refuse(services, body, received, "Bad job spec: " + "; ".join(exc.problems))
+    if job is None:
+        return _refuse(services, body, received, f"$.job_id: no such job {message.job_id!r}")
     if job.worker != services.worker:
         return _refuse(services, body, received,
                        f"Worker mismatch: job {job.job_id!r} runs on fleet {job.worker!r}, "

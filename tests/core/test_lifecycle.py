@@ -258,3 +258,22 @@ def test_jump_start_dispatches_enabled_lavasched_jobs_of_this_fleet(lava_realm):
     assert len(run_ids) == 1
     assert lava_realm.queue_depth("core") == (0, 1)  # delayed: not visible yet
     assert lava_realm.queue_depth("other") == (0, 0)
+
+
+def test_changed_spec_is_used_at_once_despite_the_record_cache(lava_realm):
+    from lava_core.errors import SpecError
+
+    put_jobs(lava_realm, {"job_id": "v", "type": "cmd", "payload": "echo one"})
+    first = lava_realm.load_job("v")
+    assert lava_realm.load_job("v") is first  # unchanged text: the cached record
+    put_jobs(lava_realm, {"job_id": "v", "type": "cmd", "payload": "echo two"})
+    assert lava_realm.load_job("v").payload == "echo two"
+    run_id = dispatch(lava_realm, "v")
+    drain(lava_realm)
+    assert lava_realm.get_output("v", run_id, "stdout") == b"two\n"
+    lava_realm.put_jobs([{"job_id": "v", "type": "cmd", "worker": "core", "payload": "x", "bogus": 1}])
+    import pytest
+
+    with pytest.raises(SpecError):
+        lava_realm.load_job("v")
+    assert lava_realm.load_job("ghost") is None
