@@ -242,6 +242,8 @@ def _cleanup(workdir: Path, run_id: str, *, keep: bool) -> None:
 
 def merged_job(job: Job, parameters: dict[str, Any], globals_: dict[str, Any]) -> Job:
     """lava's merge: dispatch values replace spec values key by key at the top level only."""
+    if not parameters and not globals_:
+        return job  # nothing to merge: records are frozen, sharing is safe
     return evolve(job, parameters={**job.parameters, **parameters}, globals={**job.globals, **globals_})
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import attrs
@@ -38,9 +39,23 @@ TERMINAL_STATUSES = frozenset({SKIPPED, REJECTED, FAILED, COMPLETE})
 ACTION_KEYS = ("on_success", "on_fail", "on_retry")
 
 
+_zone_cache: tuple[float, tzinfo] = (0.0, UTC)
+
+
 def now_local() -> datetime:
-    """The current instant, aware, in this host's zone, truncated to the microsecond."""
-    return datetime.now().astimezone()
+    """The current instant, aware, labelled with this host's UTC offset.
+
+    Looking the zone up costs more than the rest of an event write, so the offset
+    is re-read at most every 10 s. The instant is always exact; only the offset
+    label can lag a DST change by up to 10 s.
+    """
+    global _zone_cache  # noqa: PLW0603 - a process-wide cache of one value
+    mono = time.monotonic()
+    checked, zone = _zone_cache
+    if mono - checked > 10:
+        zone = datetime.now().astimezone().tzinfo or UTC
+        _zone_cache = (mono, zone)
+    return datetime.now(zone)
 
 
 def iso(ts: datetime) -> str:
