@@ -226,7 +226,7 @@ class ProfiledWorker(Worker):
         self._local_profile = threading.local()
         self._profiles_lock = threading.Lock()
 
-    def _process(self, message: Any) -> None:
+    def _process(self, message: Any) -> str | None:
         prof = getattr(self._local_profile, "prof", None)
         if prof is None:
             prof = self._local_profile.prof = cProfile.Profile()
@@ -234,7 +234,7 @@ class ProfiledWorker(Worker):
                 self.profiles.append(prof)
         prof.enable()
         try:
-            super()._process(message)
+            return super()._process(message)
         finally:
             prof.disable()
 

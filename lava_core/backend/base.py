@@ -101,10 +101,12 @@ class Backend(ABC):
 
     @abstractmethod
     def receive_messages(self, fleet: str, *, max_messages: int = 1, wait: float = 0,
-                         visibility: float = 60) -> list[ReceivedMessage]:
+                         visibility: float = 60, delete_first: str | None = None) -> list[ReceivedMessage]:
         """Take up to ``max_messages`` visible messages, waiting up to ``wait`` seconds for one.
 
         Each is hidden for ``visibility`` seconds and its receive count goes up by one.
+        ``delete_first`` is the receipt of a finished message to delete before
+        taking (a worker thread settles its last run and takes the next in one call).
         """
 
     @abstractmethod

@@ -209,25 +209,31 @@ class LocalBackend(Backend):
         return message_id
 
     def receive_messages(self, fleet: str, *, max_messages: int = 1, wait: float = 0,
-                         visibility: float = 60) -> list[ReceivedMessage]:
+                         visibility: float = 60, delete_first: str | None = None) -> list[ReceivedMessage]:
         deadline = time.monotonic() + wait
         pause = _POLL_START
         while True:
-            got = self._receive_once(self.queue_name(fleet), max_messages, visibility)
+            got = self._receive_once(self.queue_name(fleet), max_messages, visibility, delete_first)
+            delete_first = None
             if got or time.monotonic() >= deadline:
                 return got
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
             pause = min(pause * 2, _POLL_CAP)
 
-    def _receive_once(self, queue: str, max_messages: int, visibility: float) -> list[ReceivedMessage]:
+    def _receive_once(self, queue: str, max_messages: int, visibility: float,
+                      delete_first: str | None) -> list[ReceivedMessage]:
         conn = self._conn()
         now = time.time()
-        # A cheap read first: idle polls must not take the write lock.
+        # A cheap read first: idle polls must not queue for the writer.
         if conn.execute("SELECT 1 FROM messages WHERE queue = ? AND visible_at <= ? LIMIT 1",
                         (queue, now)).fetchone() is None:
+            if delete_first is not None:
+                self._write("DELETE FROM messages WHERE queue = ? AND receipt = ?", (queue, delete_first))
             return []
 
         def take(conn: sqlite3.Connection) -> list[ReceivedMessage]:
+            if delete_first is not None:
+                conn.execute("DELETE FROM messages WHERE queue = ? AND receipt = ?", (queue, delete_first))
             taken_at = time.time()
             rows = conn.execute(
                 "SELECT message_id, body, receive_count, sent_at FROM messages "

@@ -1,4 +1,4 @@
-"""The worker process: poll a fleet queue, run jobs on a thread pool, keep messages hidden.
+"""The worker process: job threads that each take a message from the fleet queue when free.
 
 Differences from lava worth knowing:
 
@@ -19,7 +19,6 @@ import shutil
 import signal
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,7 +70,6 @@ class Worker:
                                  tmpdir=self.tmpdir, keep_failed=options.keep_failed)
         self._inflight: dict[str, ReceivedMessage] = {}
         self._lock = threading.Lock()
-        self._slot_freed = threading.Event()
         self._stopping = self.services.stopping
         self._heartbeat_stop = threading.Event()
         self.completed = 0
@@ -85,77 +83,85 @@ class Worker:
             self.jump_start()
         heartbeat = threading.Thread(target=self._heartbeat, name="lava-heartbeat", daemon=True)
         heartbeat.start()
-        pool = ThreadPoolExecutor(max_workers=self.options.threads, thread_name_prefix="lava-job")
         log.info("worker %s serving %s of realm %s with %d threads (visibility %gs)",
                  os.getpid(), self.backend.queue_name(self.options.fleet), self.backend.describe(),
                  self.options.threads, self.options.visibility)
+        threads = [threading.Thread(target=self._serve, name=f"lava-job_{i}", daemon=True)
+                   for i in range(self.options.threads)]
         try:
-            self._poll(pool)
-            return self._finish(pool)
+            for thread in threads:
+                thread.start()
+            # The main thread only waits, so signal handlers run promptly.
+            while any(t.is_alive() for t in threads) and not self._stopping.is_set():
+                _first_alive(threads).join(0.2)
+            return self._finish(threads)
         finally:
             self._heartbeat_stop.set()
             shutil.rmtree(self.tmpdir, ignore_errors=True)
 
-    def _poll(self, pool: ThreadPoolExecutor) -> None:
+    def _serve(self) -> None:
+        """One job thread: take a message only when free, run it, and settle it with the next take.
+
+        Deleting the finished message and taking the next one is a single backend
+        call, which halves the round trips to the realm per run.
+        """
+        fleet = self.options.fleet
         wait = min(self.options.wait, 0.02) if self.options.drain else self.options.wait
+        done: str | None = None  # receipt of a finished message not deleted yet
         while not self._stopping.is_set():
-            free = self.options.threads - len(self._inflight)
-            if free <= 0:
-                self._slot_freed.wait(0.5)
-                self._slot_freed.clear()
-                continue
             try:
-                messages = self.backend.receive_messages(
-                    self.options.fleet, max_messages=min(free, 10), wait=wait, visibility=self.options.visibility)
+                messages = self.backend.receive_messages(fleet, max_messages=1, wait=wait,
+                                                         visibility=self.options.visibility, delete_first=done)
+                done = None
             except Exception:
-                log.exception("receiving from %s failed; retrying", self.backend.queue_name(self.options.fleet))
+                log.exception("receiving from %s failed; retrying", self.backend.queue_name(fleet))
                 self._stopping.wait(1.0)
                 continue
             if not messages:
                 # Drained means empty: messages hidden by a dead worker or delayed still count.
-                if self.options.drain and not self._inflight and self.backend.queue_depth(self.options.fleet) == (0, 0):
+                if self.options.drain and not self._inflight and self.backend.queue_depth(fleet) == (0, 0):
                     log.info("queue empty: draining done")
                     return
                 continue
-            for message in messages:
-                if self._stopping.is_set():
-                    # Not started: make it visible again at once for another worker.
-                    self.backend.extend_visibility(self.options.fleet, message.receipt, 0)
-                    continue
-                with self._lock:
-                    self._inflight[message.receipt] = message
-                pool.submit(self._process, message)
+            message = messages[0]
+            if self._stopping.is_set():
+                self.backend.extend_visibility(fleet, message.receipt, 0)  # not started: release it at once
+                return
+            with self._lock:
+                self._inflight[message.receipt] = message
+            done = self._process(message)
+        if done is not None:
+            self.backend.delete_message(fleet, done)
 
-    def _finish(self, pool: ThreadPoolExecutor) -> int:
+    def _finish(self, threads: list[threading.Thread]) -> int:
         """Let running jobs finish within the grace period; past it, stop hard."""
         if self._inflight:
             log.info("waiting up to %gs for %d running job(s)", self.options.grace, len(self._inflight))
-        deadline_hit = not _wait_until(lambda: not self._inflight, self.options.grace)
-        if deadline_hit:
+        if not _wait_until(lambda: not any(t.is_alive() for t in threads), self.options.grace):
             log.warning("grace period over with %d job(s) running: stopping hard", len(self._inflight))
             self.hard_stop()
-        pool.shutdown(wait=True)
         self.backend.flush()
         return 0
 
-    def _process(self, message: ReceivedMessage) -> None:
+    def _process(self, message: ReceivedMessage) -> str | None:
+        """Run one message; returns its receipt when it is to be deleted (the caller settles it)."""
         fleet = self.options.fleet
         try:
             max_receives = self.options.retries + 1 if self.options.retries >= 0 else None
             disposition = handle_message(self.services, message, max_receives=max_receives)
             if self.services.processes.killing.is_set():
-                return  # hard stop: leave the message to reappear
+                return None  # hard stop: leave the message to reappear
+            self.completed += 1
             if disposition.dead_letter_reason is not None:
                 self.backend.dead_letter(fleet, message, disposition.dead_letter_reason)
-            else:
-                self.backend.delete_message(fleet, message.receipt)
-            self.completed += 1
+                return None
+            return message.receipt
         except Exception:
             log.exception("handling message %s failed; it will be delivered again", message.message_id)
+            return None
         finally:
             with self._lock:
                 self._inflight.pop(message.receipt, None)
-            self._slot_freed.set()
 
     # ------------------------------------------------------------------ heartbeat
     def _heartbeat(self) -> None:
@@ -209,6 +215,10 @@ class Worker:
                     run_ids.append(message.run_id)
                     log.info("jump-start: dispatched %s (run %s)", job.job_id, message.run_id)
         return run_ids
+
+
+def _first_alive(threads: list[threading.Thread]) -> threading.Thread:
+    return next((t for t in threads if t.is_alive()), threads[0])
 
 
 def _wait_until(predicate: object, timeout: float) -> bool:
