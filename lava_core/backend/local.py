@@ -224,11 +224,10 @@ class LocalBackend(Backend):
                       delete_first: str | None) -> list[ReceivedMessage]:
         conn = self._conn()
         now = time.time()
-        # A cheap read first: idle polls must not queue for the writer.
-        if conn.execute("SELECT 1 FROM messages WHERE queue = ? AND visible_at <= ? LIMIT 1",
-                        (queue, now)).fetchone() is None:
-            if delete_first is not None:
-                self._write("DELETE FROM messages WHERE queue = ? AND receipt = ?", (queue, delete_first))
+        # A cheap read first, so idle polls do not queue for the writer; a thread with a
+        # message to delete needs the writer anyway, and is likely busy: no read then.
+        if delete_first is None and conn.execute(
+                "SELECT 1 FROM messages WHERE queue = ? AND visible_at <= ? LIMIT 1", (queue, now)).fetchone() is None:
             return []
 
         def take(conn: sqlite3.Connection) -> list[ReceivedMessage]:
