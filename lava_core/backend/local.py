@@ -112,7 +112,7 @@ class LocalBackend(Backend):
 
     def _write(self, sql: str, params: tuple[Any, ...] = (), *, wait: bool = True) -> int:
         """Run one write statement through the process's group-commit writer; returns the row count."""
-        return self._writer.submit(lambda conn: conn.execute(sql, params).rowcount, wait=wait)
+        return self._writer.submit(lambda conn: conn.execute(sql, params).rowcount, wait=wait, single=True)
 
     def flush(self) -> None:
         self._writer.flush()

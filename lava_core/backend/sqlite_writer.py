@@ -30,10 +30,11 @@ Operation = Callable[[sqlite3.Connection], Any]
 
 
 class _Pending:
-    __slots__ = ("done", "error", "fn", "result")
+    __slots__ = ("done", "error", "fn", "result", "single")
 
-    def __init__(self, fn: Operation, wait: bool) -> None:
+    def __init__(self, fn: Operation, wait: bool, single: bool) -> None:
         self.fn = fn
+        self.single = single
         # A held lock the writer releases: lighter than an Event (no Condition per write).
         self.done: threading.Lock | None = None
         if wait:
@@ -54,9 +55,13 @@ class GroupWriter:
         self._thread.start()
         atexit.register(self.flush)
 
-    def submit(self, fn: Operation, *, wait: bool = True) -> Any:
-        """Run ``fn(conn)`` inside the next batch; with ``wait``, return its result or raise its error."""
-        pending = _Pending(fn, wait)
+    def submit(self, fn: Operation, *, wait: bool = True, single: bool = False) -> Any:
+        """Run ``fn(conn)`` inside the next batch; with ``wait``, return its result or raise its error.
+
+        ``single`` says ``fn`` runs one SQL statement, which SQLite already applies
+        all or nothing, so it needs no savepoint of its own.
+        """
+        pending = _Pending(fn, wait, single)
         self._queue.put(pending)
         if pending.done is None:
             return None
@@ -85,6 +90,12 @@ class GroupWriter:
         try:
             conn.execute("BEGIN IMMEDIATE")
             for pending in batch:
+                if pending.single:
+                    try:
+                        pending.result = pending.fn(conn)
+                    except Exception as exc:  # noqa: BLE001 - handed to the caller that submitted it
+                        pending.error = exc
+                    continue
                 conn.execute("SAVEPOINT op")
                 try:
                     pending.result = pending.fn(conn)
