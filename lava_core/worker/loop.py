@@ -19,6 +19,8 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -221,12 +223,11 @@ def _first_alive(threads: list[threading.Thread]) -> threading.Thread:
     return next((t for t in threads if t.is_alive()), threads[0])
 
 
-def _wait_until(predicate: object, timeout: float) -> bool:
-    event = threading.Event()
-    remaining = timeout
-    while remaining > 0:
-        if predicate():  # type: ignore[operator]
+def _wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` passes; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
             return True
-        event.wait(0.05)
-        remaining -= 0.05
-    return bool(predicate())  # type: ignore[operator]
+        time.sleep(0.05)
+    return predicate()
