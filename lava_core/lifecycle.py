@@ -127,7 +127,7 @@ def _attempts(ctx: RunContext, job_type: Any, params: Any) -> RunOutcome:
     for iteration in range(1, job.iteration_limit + 1):
         ctx.iteration = iteration
         ctx.globals["lava"]["iteration"] = iteration
-        ctx.recorder.record(RUNNING, f"Iteration {iteration}")
+        ctx.recorder.record(RUNNING, f"Iteration {iteration}", defer=True)
         try:
             result = job_type.run(ctx, params) or {}
         except Exception as exc:

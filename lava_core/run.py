@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,7 @@ class Services:
     hostname: str = field(factory=socket.gethostname)
     keep_failed: bool = False
     base_env: dict[str, str] = field(factory=lambda: dict(os.environ))
+    held_events: set[EventRecorder] = field(factory=set)
 
     def scratch_dir(self) -> Path:
         """This thread's scratch folder: made once, emptied after each run.
@@ -61,7 +63,13 @@ class Services:
 
 
 class EventRecorder:
-    """Writes a run's event item: top-level fields plus one log entry per step."""
+    """Writes a run's event item: top-level fields plus one log entry per step.
+
+    A step may be *held* (``defer=True``) and written together with the next one:
+    a quick job's ``starting``, ``running`` and ``complete`` then cost one write.
+    A held step never waits long: :class:`HeldEventFlusher` writes any step held
+    longer than :data:`HOLD_SECONDS`, so a long run shows ``running`` at once.
+    """
 
     def __init__(self, services: Services, job_id: str, run_id: str, ts_dispatch: str | None,
                  lineage: dict[str, str] | None = None) -> None:
@@ -73,23 +81,37 @@ class EventRecorder:
         self.last_status: str | None = None
         self._ttl = services.event_ttl()
         self._pending: list[EventEntry] = []
+        self._held_since = 0.0
         self._wrote = False
+        self._lock = threading.Lock()
 
     def record(self, status: str, info: Any = None, *, keep_status: bool = False, defer: bool = False) -> datetime:
-        """Append a step; ``keep_status`` leaves the item's status as it was (action failures).
-
-        ``defer`` holds the step back and writes it with the next one, in the same
-        write: ``starting`` is always followed at once by another step, and a write
-        saved per run is a large share of a trivial job's cost.
-        """
+        """Append a step; ``keep_status`` leaves the item's status as it was (action failures)."""
         ts = now_local()
         entry = EventEntry(status=status, info=info, ts_event=iso(ts), tu_event=naive_utc(ts))
-        if defer:
-            self._pending.append(entry)
-            self.last_status = status
-            return ts
-        entries, self._pending = [*self._pending, entry], []
-        fields: dict[str, Any] = {"ts_event": entry.ts_event, "tu_event": entry.tu_event}
+        with self._lock:
+            if defer:
+                if not self._pending:
+                    self._held_since = time.monotonic()
+                    self.services.held_events.add(self)
+                self._pending.append(entry)
+                self.last_status = status
+                return ts
+            self._write([*self._pending, entry], ts, status, keep_status=keep_status)
+        return ts
+
+    def flush_held(self, older_than: float = 0.0) -> None:
+        """Write the held steps if they have waited ``older_than`` seconds or more."""
+        with self._lock:
+            if self._pending and time.monotonic() - self._held_since >= older_than:
+                last = self._pending[-1]
+                self._write(list(self._pending), datetime.fromisoformat(last.ts_event), last.status, keep_status=False)
+
+    def _write(self, entries: list[EventEntry], ts: datetime, status: str, *, keep_status: bool) -> None:
+        self._pending = []
+        self.services.held_events.discard(self)
+        last = entries[-1]
+        fields: dict[str, Any] = {"ts_event": last.ts_event, "tu_event": last.tu_event}
         if not self._wrote:
             # Fields that do not change during a run go with its first write only.
             fields.update(ts_dispatch=self.ts_dispatch, worker=self.services.worker,
@@ -101,7 +123,30 @@ class EventRecorder:
             fields["status"] = status
             self.last_status = status
         self.services.backend.record_event(self.job_id, self.run_id, entries, fields)
-        return ts
+
+
+HOLD_SECONDS = 0.2
+
+
+class HeldEventFlusher(threading.Thread):
+    """Writes event steps held back longer than :data:`HOLD_SECONDS` (runs in every worker)."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(name="lava-events", daemon=True)
+        self.services = services
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(HOLD_SECONDS / 2):
+            self.flush(HOLD_SECONDS)
+        self.flush(0.0)
+
+    def flush(self, older_than: float) -> None:
+        for recorder in list(self.services.held_events):
+            try:
+                recorder.flush_held(older_than)
+            except Exception:
+                logging.getLogger("lava.run").exception("writing held event steps failed")
 
 
 @define

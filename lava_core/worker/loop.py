@@ -29,7 +29,7 @@ from attrs import define
 from lava_core.dispatch import Delay, DispatchRequest, send
 from lava_core.errors import SpecError
 from lava_core.records import load_job
-from lava_core.run import Services
+from lava_core.run import HeldEventFlusher, Services
 from lava_core.worker.intake import handle_message
 
 if TYPE_CHECKING:
@@ -85,6 +85,8 @@ class Worker:
             self.jump_start()
         heartbeat = threading.Thread(target=self._heartbeat, name="lava-heartbeat", daemon=True)
         heartbeat.start()
+        flusher = HeldEventFlusher(self.services)
+        flusher.start()
         log.info("worker %s serving %s of realm %s with %d threads (visibility %gs)",
                  os.getpid(), self.backend.queue_name(self.options.fleet), self.backend.describe(),
                  self.options.threads, self.options.visibility)
@@ -98,6 +100,9 @@ class Worker:
                 _first_alive(threads).join(0.2)
             return self._finish(threads)
         finally:
+            flusher.stop.set()
+            flusher.join(5)
+            self.backend.flush()
             self._heartbeat_stop.set()
             shutil.rmtree(self.tmpdir, ignore_errors=True)
 

@@ -59,8 +59,9 @@ def test_kill_9_mid_job_loses_nothing(lava_realm, lava_worker, tmp_path):
     run_id = send(lava_realm, DispatchRequest(job_id="crash")).run_id
     first = lava_worker(lava_realm, "core", "--visibility-timeout", "2s", "--poll-wait", "0.2s")
     _wait_for_file(tmp_path / "crash.runs")
+    # A long run shows `running` within the hold time of held event steps.
+    assert wait_for_status(lava_realm, "crash", run_id, {"running"}, timeout=5).status == "running"
     first.kill9()
-    assert lava_realm.get_event("crash", run_id).status == "running"
     second = lava_worker(lava_realm, "core", "--visibility-timeout", "2s", "--poll-wait", "0.2s", "--drain")
     event = wait_for_status(lava_realm, "crash", run_id, timeout=30)
     assert event.status == "complete"
@@ -129,3 +130,15 @@ def test_several_workers_share_a_realm_without_double_runs(lava_realm, lava_work
         assert lava_realm.get_event("tick", run_id).status == "complete"
     ticks = sorted(int(x) for x in (tmp_path / "ticks").read_text().split())
     assert ticks == list(range(40))
+
+
+def test_a_long_run_shows_running_while_it_runs(lava_realm, lava_worker, tmp_path):
+    put_jobs(lava_realm, _marker_job("visible", tmp_path, 3))
+    run_id = send(lava_realm, DispatchRequest(job_id="visible")).run_id
+    worker = lava_worker(lava_realm, "core", "--poll-wait", "0.2s", "--drain")
+    _wait_for_file(tmp_path / "visible.runs")
+    event = wait_for_status(lava_realm, "visible", run_id, {"running"}, timeout=1.0)
+    assert [e.status for e in event.log] == ["starting", "running"]
+    assert (tmp_path / "visible.runs").read_text().count("\n") == 1  # still the first and only attempt
+    assert worker.wait(30) == 0
+    assert [e.status for e in lava_realm.get_event("visible", run_id).log] == ["starting", "running", "complete"]
