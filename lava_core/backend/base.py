@@ -142,6 +142,19 @@ class Backend(ABC):
     def list_outputs(self, job_id: str, run_id: str) -> list[str]:
         """Names of a run's stored output objects."""
 
+    # ------------------------------------------------------------------ payload store
+    @abstractmethod
+    def put_payload(self, name: str, data: bytes) -> str:
+        """Store an object in the realm's payload area (replacing any); returns its URI."""
+
+    @abstractmethod
+    def get_payload(self, name: str) -> bytes | None:
+        """An object of the payload area, or None."""
+
+    @abstractmethod
+    def list_payloads(self, prefix: str = "") -> list[tuple[str, int]]:
+        """(name, size) of every payload object whose name starts with ``prefix``, sorted by name."""
+
     # ------------------------------------------------------------------ event bus
     @abstractmethod
     def put_bus_event(self, *, source: str, detail_type: str, detail: dict[str, Any],

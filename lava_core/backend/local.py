@@ -307,6 +307,36 @@ class LocalBackend(Backend):
             return []
         return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
+    # ------------------------------------------------------------------ payloads
+    def _payload_path(self, name: str) -> Path:
+        path = (self.payload_dir / name).resolve()
+        if not name or name.endswith("/") or not path.is_relative_to(self.payload_dir):
+            msg = f"payload name {name!r} must name a file inside the payload area"
+            raise BackendError(msg)
+        return path
+
+    def put_payload(self, name: str, data: bytes) -> str:
+        path = self._payload_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)  # readers never see a half-written payload
+        return path.as_uri()
+
+    def get_payload(self, name: str) -> bytes | None:
+        path = self._payload_path(name)
+        return path.read_bytes() if path.is_file() else None
+
+    def list_payloads(self, prefix: str = "") -> list[tuple[str, int]]:
+        if not self.payload_dir.is_dir():
+            return []
+        found = []
+        for path in self.payload_dir.rglob("*"):
+            name = path.relative_to(self.payload_dir).as_posix()
+            if path.is_file() and name.startswith(prefix) and not path.name.startswith("."):
+                found.append((name, path.stat().st_size))
+        return sorted(found)
+
     # ------------------------------------------------------------------ event bus
     def put_bus_event(self, *, source: str, detail_type: str, detail: dict[str, Any],
                       resources: list[str], event_bus: str | None = None) -> str:

@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 
-from lava_core.cli import jobs, runs
+from lava_core.cli import jobs, runs, store
 from lava_core.cli.output import EXIT_USAGE, error
 from lava_core.errors import LavaError, SpecError
 
@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.add_argument("--fleet", help="only this fleet's dead letters")
     dlq.add_argument("--json", action="store_true")
     dlq.set_defaults(func=jobs.cmd_dlq)
+
+    store.add_parsers(sub)
 
     plugins = sub.add_parser("plugins", help="list installed plugins and what each provides")
     plugins.add_argument("--json", action="store_true")
