@@ -53,9 +53,16 @@ class CmdJob(JobType):
             argv = ["/bin/sh", "-c", " ".join([command, *(shlex.quote(a) for a in args)])]
         else:
             argv = render_args(run, payload, jinja=params.jinja, where="payload", **extra) + args
-        timeout = params.timeout if params.timeout is not None else Duration(run.setting("CMD_TIMEOUT", DEFAULT_TIMEOUT))
+        timeout = timeout_of(run, params, "CMD_TIMEOUT")
         env = build_env(run, params.env, jinja=params.jinja, **extra)
         if "TMPDIR" not in params.env:  # the run's own scratch space, as lava's JOB_LOCAL_TMPDIR
             env["TMPDIR"] = str(run.workdir)
         label = payload if isinstance(payload, str) else " ".join(map(str, payload))
-        return run_and_capture(run, argv, env=env, timeout=float(timeout), cwd=run.workdir, label=label)
+        return run_and_capture(run, argv, env=env, timeout=timeout, cwd=run.workdir, label=label)
+
+
+def timeout_of(run: RunContext, params: CmdParams, setting: str) -> float:
+    """The job's ``timeout``, else the worker setting (``CMD_TIMEOUT``…), else 10m."""
+    if params.timeout is not None:
+        return float(params.timeout)
+    return float(Duration(run.setting(setting, DEFAULT_TIMEOUT)))

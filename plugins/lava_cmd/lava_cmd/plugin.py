@@ -5,8 +5,10 @@ from __future__ import annotations
 from lava_core import hookimpl
 
 from lava_cmd.cmd import CmdJob
+from lava_cmd.exe import ExeJob
 
 
 @hookimpl
 def lava_register_job_types(register) -> None:  # noqa: ANN001 - the registrar type is the core's private alias
     register(CmdJob)
+    register(ExeJob)
