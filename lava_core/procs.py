@@ -16,6 +16,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -50,6 +51,55 @@ class ProcessRegistry:
         for pgid in groups:
             _killpg(pgid)
         return len(groups)
+
+
+class SpawnGuard:
+    """Process-wide guard between starting processes and writing executables.
+
+    A child forked while another thread has a file open for writing inherits that
+    descriptor until it execs (close-on-exec does not help in between), and
+    exec'ing the file then fails with "Text file busy". Spawns share this guard;
+    writing an executable holds it alone. ``Popen`` returns only after the child
+    has exec'd, so once a writer has the guard no child holds its descriptor.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._spawning = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    @contextlib.contextmanager
+    def spawning(self) -> Iterator[None]:
+        with self._cond:
+            while self._writing or self._writers_waiting:
+                self._cond.wait()
+            self._spawning += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._spawning -= 1
+                if not self._spawning:
+                    self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            while self._writing or self._spawning:
+                self._cond.wait()
+            self._writers_waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
+SPAWN_GUARD = SpawnGuard()
 
 
 class Capture:
@@ -115,8 +165,9 @@ def run_process(argv: list[str], *, cwd: Path, env: dict[str, str], timeout: flo
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     try:
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out_w,  # noqa: S603 - running the job's command is the point
-                                stderr=err_w, start_new_session=True)
+        with SPAWN_GUARD.spawning():
+            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out_w,  # noqa: S603 - running the job's command is the point
+                                    stderr=err_w, start_new_session=True)
     except BaseException:
         for fd in (out_r, out_w, err_r, err_w):
             os.close(fd)

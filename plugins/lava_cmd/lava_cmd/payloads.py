@@ -1,8 +1,9 @@
 """Fetching payloads from the realm's payload area into a run's folder, safely.
 
 Each file is written under a temporary name, fsynced, closed, made executable
-and only then renamed into place: nothing can exec it while a writer still has
-it open, so lava's "Text file busy" race cannot happen (and no settling sleep).
+and only then renamed into place, and no process is forked while it is open for
+writing (see :class:`lava_core.procs.SpawnGuard`): lava's "Text file busy" race
+cannot happen, and there is no settling sleep.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import stat
 from pathlib import Path
 
 from lava_core import JobError, RunContext
+from lava_core.procs import SPAWN_GUARD
 
 
 def payload_location(run: RunContext, name: str) -> str:
@@ -53,12 +55,13 @@ def fetch(run: RunContext, name: str, folder: Path, *, executable: bool) -> Path
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / Path(name).name
     tmp = folder / f".{final.name}.part"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with SPAWN_GUARD.writing():  # no child may be forked while the file is open for writing
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     if executable:
         tmp.chmod(stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
     tmp.replace(final)
