@@ -102,7 +102,7 @@ def test_plugins_json_lists_cmd_and_core_actions(realm):
     proc = run_cli("plugins", "--json", realm=realm)
     assert proc.returncode == 0
     infos = {i["distribution"]: i for i in json.loads(proc.stdout)}
-    assert infos["lava-cmd"]["job_types"] == ["cmd", "exe"]
+    assert infos["lava-cmd"]["job_types"] == ["cmd", "exe", "pkg"]
     assert set(infos["lava-core"]["actions"]) == {"log", "event"}
     blocked = run_cli("plugins", "--json", realm=realm, env={"LAVA_DISABLE_PLUGINS": "lava-cmd"})
     assert "lava-cmd" not in {i["distribution"] for i in json.loads(blocked.stdout)}

@@ -72,7 +72,7 @@ def test_entry_points_find_cmd_and_core_actions():
     assert type(host.job_type("cmd")).__module__ == "lava_cmd.cmd"
     assert {"log", "event"} <= set(host.actions)
     assert host.infos["cmd"].distribution == "lava-cmd"
-    assert host.infos["cmd"].job_types == ["cmd", "exe"]
+    assert host.infos["cmd"].job_types == ["cmd", "exe", "pkg"]
     core = host.plugin_infos()[0]
     assert core.distribution == "lava-core"
     assert core.actions == ["log", "event"]

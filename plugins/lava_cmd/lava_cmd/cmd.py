@@ -61,7 +61,7 @@ class CmdJob(JobType):
         return run_and_capture(run, argv, env=env, timeout=timeout, cwd=run.workdir, label=label)
 
 
-def timeout_of(run: RunContext, params: CmdParams, setting: str) -> float:
+def timeout_of(run: RunContext, params: Any, setting: str) -> float:
     """The job's ``timeout``, else the worker setting (``CMD_TIMEOUT``…), else 10m."""
     if params.timeout is not None:
         return float(params.timeout)
