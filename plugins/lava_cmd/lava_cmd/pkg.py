@@ -6,26 +6,21 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from attrs import define, field
+from attrs import define
 
-from lava_core import Duration, Job, JobError, JobType, RunContext
+from lava_core import Job, JobError, JobType, RunContext
 
 from lava_cmd.bundles import is_bundle, unpack
-from lava_cmd.cmd import timeout_of
+from lava_cmd.cmd import CmdParams, timeout_of
 from lava_cmd.payloads import fetch, payload_location, resolve_payload
 from lava_cmd.process import build_env, render_args, run_and_capture, split_words
 
 
 @define(frozen=True, kw_only=True)
-class PkgParams:
+class PkgParams(CmdParams):
     """Parameters of a pkg job: cmd's, plus the ``command`` to run inside the bundle."""
 
     command: str
-    args: list[Any] = field(factory=list)
-    env: dict[str, Any] = field(factory=dict)
-    timeout: Duration | None = None
-    jinja: bool = True
-    vars: dict[str, Any] = field(factory=dict)
 
 
 class PkgJob(JobType):
