@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
 
-from lava_core.convert import Duration, converter, error_lines, register_record, structure
+from lava_core.convert import Duration, converter, register_record, structure
 from lava_core.errors import DispatchError, SpecError
 from lava_core.records import JOB_ID_RE, DispatchMessage, load_job
 
@@ -255,5 +255,5 @@ def dispatch(realm: Backend | str | None, job_id: str, *, parameters: dict[str, 
     return send(backend, request, worker=worker).run_id
 
 
-__all__ = ["DispatchRequest", "dispatch", "error_lines", "parse_cli_text", "parse_json_requests",
+__all__ = ["DispatchRequest", "dispatch", "parse_cli_text", "parse_json_requests",
            "parse_requests", "send", "set_dotted"]

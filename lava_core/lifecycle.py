@@ -19,7 +19,7 @@ from attrs import define, evolve
 from lava_core.convert import structure
 from lava_core.errors import JobError, LavaError, PluginError, SpecError
 from lava_core.records import (
-    COMPLETE, FAILED, LOGGING, REJECTED, RETRYING, RUNNING, SKIPPED, STARTING, Job, iso, parse_ts,
+    COMPLETE, FAILED, LOGGING, REJECTED, RETRYING, RUNNING, SKIPPED, STARTING, Job, parse_ts,
 )
 from lava_core.render import RenderError, render_obj
 from lava_core.run import ActionContext, EventRecorder, RunContext, Services
@@ -247,4 +247,4 @@ def merged_job(job: Job, parameters: dict[str, Any], globals_: dict[str, Any]) -
     return evolve(job, parameters={**job.parameters, **parameters}, globals={**job.globals, **globals_})
 
 
-__all__ = ["RunOutcome", "execute", "iso", "merged_job", "run_actions"]
+__all__ = ["RunOutcome", "execute", "merged_job", "run_actions"]

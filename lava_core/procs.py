@@ -147,7 +147,6 @@ class Capture:
 class ProcessResult:
     exit_status: int
     timed_out: bool
-    elapsed: float
     stdout: Capture
     stderr: Capture
 
@@ -160,7 +159,6 @@ def _killpg(pgid: int) -> None:
 def run_process(argv: list[str], *, cwd: Path, env: dict[str, str], timeout: float | None,
                 spill_dir: Path, registry: ProcessRegistry | None = None, spill_prefix: str = "") -> ProcessResult:
     """Run ``argv`` in a new session with stdin from /dev/null and capture both streams."""
-    started = time.monotonic()
     # Raw pipe fds (not Popen's PIPE): no Python file objects to build and close per run.
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
@@ -193,7 +191,7 @@ def run_process(argv: list[str], *, cwd: Path, env: dict[str, str], timeout: flo
     status = TIMEOUT_EXIT_STATUS if timed_out else proc.returncode
     if status < 0:  # killed by a signal: report it the way a shell would
         status = 128 - status
-    return ProcessResult(status, timed_out, time.monotonic() - started, out, err)
+    return ProcessResult(status, timed_out, out, err)
 
 
 def _pump(proc: subprocess.Popen[bytes], sinks: dict[int, Capture], timeout: float | None) -> bool:

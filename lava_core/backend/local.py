@@ -291,10 +291,7 @@ class LocalBackend(Backend):
 
     def put_output(self, job_id: str, run_id: str, name: str, data: bytes) -> str:
         path = self._output_path(job_id, run_id, name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        _write_atomically(path, data)
         return path.as_uri()
 
     def get_output(self, job_id: str, run_id: str, name: str) -> bytes | None:
@@ -317,10 +314,7 @@ class LocalBackend(Backend):
 
     def put_payload(self, name: str, data: bytes) -> str:
         path = self._payload_path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)  # readers never see a half-written payload
+        _write_atomically(path, data)
         return path.as_uri()
 
     def get_payload(self, name: str) -> bytes | None:
@@ -354,6 +348,14 @@ class LocalBackend(Backend):
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write under a temporary name, then rename: readers never see a half-written object."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
 
 
 def _connect(path: Path) -> sqlite3.Connection:

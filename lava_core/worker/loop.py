@@ -74,7 +74,6 @@ class Worker:
         self._lock = threading.Lock()
         self._stopping = self.services.stopping
         self._heartbeat_stop = threading.Event()
-        self.completed = 0
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> int:
@@ -158,7 +157,6 @@ class Worker:
             disposition = handle_message(self.services, message, max_receives=max_receives)
             if self.services.processes.killing.is_set():
                 return None  # hard stop: leave the message to reappear
-            self.completed += 1
             if disposition.dead_letter_reason is not None:
                 self.backend.dead_letter(fleet, message, disposition.dead_letter_reason)
                 return None

@@ -55,8 +55,6 @@ class CmdJob(JobType):
             argv = render_args(run, payload, jinja=params.jinja, where="payload", **extra) + args
         timeout = timeout_of(run, params, "CMD_TIMEOUT")
         env = build_env(run, params.env, jinja=params.jinja, **extra)
-        if "TMPDIR" not in params.env:  # the run's own scratch space, as lava's JOB_LOCAL_TMPDIR
-            env["TMPDIR"] = str(run.workdir)
         label = payload if isinstance(payload, str) else " ".join(map(str, payload))
         return run_and_capture(run, argv, env=env, timeout=timeout, cwd=run.workdir, label=label)
 

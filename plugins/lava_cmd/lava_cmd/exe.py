@@ -34,7 +34,5 @@ class ExeJob(JobType):
         args = render_args(run, [*payload_args, *params.args], jinja=params.jinja, where="parameters.args", **extra)
         env = build_env(run, params.env, jinja=params.jinja, **extra)
         env["LAVA_S3_PAYLOAD"] = payload_location(run, name)
-        if "TMPDIR" not in params.env:
-            env["TMPDIR"] = str(run.workdir)
         return run_and_capture(run, [str(path), *args], env=env, timeout=timeout_of(run, params, "EXE_TIMEOUT"),
                                cwd=run.workdir, label=path.name, output_prefix=f"{path.name}.")

@@ -63,8 +63,6 @@ class PkgJob(JobType):
         args = render_args(run, [*words, *params.args], jinja=params.jinja, where="parameters.command", **extra)
         env = build_env(run, params.env, jinja=params.jinja, **extra)
         env["LAVA_S3_PAYLOAD"] = payload_location(run, name)
-        if "TMPDIR" not in params.env:
-            env["TMPDIR"] = str(run.workdir)
         label = Path(name.rstrip("/")).name
         return run_and_capture(run, [str(executable), *args], env=env, timeout=timeout_of(run, params, "PKG_TIMEOUT"),
                                cwd=folder, label=label, output_prefix=f"{label}.")

@@ -43,9 +43,11 @@ def render_args(run: RunContext, args: list[Any], *, jinja: bool, where: str, **
 def build_env(run: RunContext, env: dict[str, Any], *, jinja: bool, **extra: Any) -> dict[str, str]:
     """Worker env < job ``env`` (rendered) < lava's own ``LAVA_*`` variables.
 
-    Unlike lava, ``jinja: false`` keeps the job's env (unrendered) instead of dropping it.
+    ``TMPDIR`` is the run's scratch folder (lava's JOB_LOCAL_TMPDIR) unless the
+    job's ``env`` sets it. Unlike lava, ``jinja: false`` keeps the job's env
+    (unrendered) instead of dropping it.
     """
-    merged = dict(run.services.base_env)
+    merged = {**run.services.base_env, "TMPDIR": str(run.workdir)}
     for key, value in env.items():
         text = "" if value is None else str(value)
         merged[key] = run.render(text, where=f"parameters.env.{key}", **extra) if jinja else text
