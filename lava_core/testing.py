@@ -4,6 +4,10 @@ Installed as a pytest plugin (entry point ``pytest11``), so any project that has
 lava-core installed gets these fixtures:
 
 * ``lava_realm`` — a fresh local realm in a temporary folder (a real SQLite file).
+* ``lava_moto_server`` — a real moto server process on 127.0.0.1 for the whole session;
+  points boto3 (and every subprocess) at it with ``AWS_ENDPOINT_URL``.
+* ``lava_aws_realm`` — a fresh AWS realm on that server (state reset before each test).
+* ``lava_backend`` — parametrised: the same test runs on the local realm and on AWS.
 * ``lava_host`` — a plugin host with every installed plugin.
 * ``lava_worker`` — a factory that starts real ``lava worker run`` processes.
 
@@ -15,15 +19,18 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from lava_core.backend import Backend
 from lava_core.backend.local import LocalBackend
 from lava_core.plugins import PluginHost
 from lava_core.records import TERMINAL_STATUSES, Event
@@ -78,7 +85,7 @@ def run_cli(*args: str, realm: Path | str | None = None, env: dict[str, str] | N
 class WorkerProcess:
     """A real ``lava worker run`` process; its stderr is kept in a file for assertions."""
 
-    def __init__(self, realm: Path, fleet: str, log_path: Path, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, realm: Path | str, fleet: str, log_path: Path, args: list[str], env: dict[str, str]) -> None:
         self.log_path = log_path
         command = [*lava_command(), "--realm", str(realm), "worker", "run", "--worker", fleet, *args]
         self._log = log_path.open("w")
@@ -127,16 +134,110 @@ def lava_host() -> PluginHost:
 
 @pytest.fixture
 def lava_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
-    """Factory: ``lava_worker(realm_root, fleet="core", *extra_args, **env)`` starts a worker process."""
+    """Factory: ``lava_worker(realm, fleet="core", *extra_args, **env)`` starts a worker process.
+
+    ``realm`` is a backend (local or AWS) or a realm folder.
+    """
     started: list[WorkerProcess] = []
 
-    def start(realm: Path | LocalBackend, fleet: str = "core", *args: str, **env: str) -> WorkerProcess:
-        root = realm.root if isinstance(realm, LocalBackend) else Path(realm)
+    def start(realm: Path | Backend, fleet: str = "core", *args: str, **env: str) -> WorkerProcess:
+        spec = realm.describe() if isinstance(realm, Backend) else str(realm)
         log_path = tmp_path / f"worker-{len(started)}.log"
-        worker = WorkerProcess(root, fleet, log_path, list(args), {"LAVA_TMPDIR": str(tmp_path / "wtmp"), **env})
+        worker = WorkerProcess(spec, fleet, log_path, list(args), {"LAVA_TMPDIR": str(tmp_path / "wtmp"), **env})
         started.append(worker)
         return worker
 
     yield start
     for worker in started:
         worker.stop()
+
+
+# ---------------------------------------------------------------------- AWS on a moto server
+TEST_FLEETS = ("core", "batch", "gpu", "other")
+_AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+
+
+class MotoServer:
+    """A ``moto_server`` process on a free loopback port."""
+
+    def __init__(self, log_path: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = log_path.open("w")
+        command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+        self.proc = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)  # noqa: S603 - fixed argv
+
+    def wait_ready(self, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1):  # noqa: S310 - loopback
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        tail = self.log_path.read_text()[-2000:]
+        pytest.fail(f"moto server did not start on {self.endpoint} within {timeout}s "
+                    f"(exit status {self.proc.returncode}); is moto[server] installed? log tail:\n{tail}")
+
+    def reset(self) -> None:
+        """Forget every table, queue and bucket (``POST /moto-api/reset``)."""
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback
+            pass
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def lava_moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """A real moto server for the session; boto3 here and in subprocesses talks to it, never to AWS."""
+    try:
+        import moto.server  # noqa: F401, PLC0415 - only AWS tests need it
+    except ImportError:
+        pytest.fail("the AWS tests need moto's server: pip install 'lava-core[test]' (moto[server])")
+    server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log")
+    server.wait_ready()
+    saved = {k: os.environ.get(k) for k in (*_AWS_ENV, "AWS_ENDPOINT_URL", "AWS_PROFILE")}
+    os.environ.update(_AWS_ENV, AWS_ENDPOINT_URL=server.endpoint)
+    os.environ.pop("AWS_PROFILE", None)
+    yield server
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    server.stop()
+
+
+@pytest.fixture
+def lava_aws_realm(lava_moto_server: MotoServer) -> Iterator[Backend]:
+    """A fresh AWS realm ``test`` (tables, bucket, queues of the test fleets) on a reset moto server."""
+    from lava_core.backend.aws import AwsBackend  # noqa: PLC0415 - boto3 only for AWS tests
+    from lava_core.backend.aws_setup import init_aws_realm  # noqa: PLC0415
+
+    lava_moto_server.reset()
+    init_aws_realm("test", bucket="lava-test", fleets=TEST_FLEETS)
+    backend = AwsBackend("test")
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(params=["local", "aws"])
+def lava_backend(request: pytest.FixtureRequest) -> Backend:
+    """The backend contract: a test using this runs once on a local realm and once on AWS (moto)."""
+    return request.getfixturevalue("lava_realm" if request.param == "local" else "lava_aws_realm")

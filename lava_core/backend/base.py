@@ -41,6 +41,9 @@ class Backend(ABC):
     """Tables, fleet queues and the payload/output store of one realm."""
 
     realm_name: str
+    # How long a draining worker's empty polls wait: short where a poll is a cheap
+    # local read, longer where each poll is a billed request.
+    drain_poll_wait: float = 0.02
 
     # ------------------------------------------------------------------ realm record
     @abstractmethod
@@ -48,8 +51,12 @@ class Backend(ABC):
         """The realm record (read once per worker start)."""
 
     @abstractmethod
+    def put_realm(self, realm: Realm) -> None:
+        """Replace the realm record (workers read it at start)."""
+
+    @abstractmethod
     def describe(self) -> str:
-        """Where this realm lives, for messages (a folder path or ``aws://NAME``)."""
+        """Where this realm lives, as ``--realm`` takes it (a folder path or ``aws://NAME``)."""
 
     # ------------------------------------------------------------------ jobs table
     @abstractmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,11 @@ def cmd_job_rm(args: argparse.Namespace) -> int:
 
 
 def cmd_realm_init(args: argparse.Namespace) -> int:
+    if args.aws:
+        return _init_aws_realm(args)
+    if args.bucket or args.prefix or args.fleet:
+        error("--bucket, --prefix and --fleet go with --aws NAME (a local realm needs none of them)")
+        return EXIT_USAGE
     from lava_core.backend.local import LocalBackend  # noqa: PLC0415 - only this command needs it
 
     root = Path(realm_spec(args.realm))
@@ -118,6 +124,30 @@ def cmd_realm_init(args: argparse.Namespace) -> int:
     backend = LocalBackend.init(root, name=args.name)
     verb = "exists" if existed else "created"
     print(f"realm {backend.realm_name!r} {verb} at {backend.root}")
+    return EXIT_OK
+
+
+def _init_aws_realm(args: argparse.Namespace) -> int:
+    from lava_core.backend.aws_setup import init_aws_realm  # noqa: PLC0415 - boto3 only when asked for
+
+    if not args.bucket:
+        error("--aws needs --bucket BUCKET (where payloads and outputs go)")
+        return EXIT_USAGE
+    if not args.fleet:
+        print("lava: no --fleet given: no queues created (re-run with --fleet NAME to add one)", file=sys.stderr)
+    done = init_aws_realm(args.aws, bucket=args.bucket, prefix=args.prefix, fleets=args.fleet,
+                          max_receives=args.max_receives)
+    if args.json:
+        print_json([unstructure(r) for r in done])
+    else:
+        print_table(["resource", "name", "status", "detail"], [[r.kind, r.name, r.status, r.detail] for r in done])
+        print(f"use it with --realm aws://{args.aws} (or LAVA_REALM=aws://{args.aws})")
+    return EXIT_OK
+
+
+def cmd_realm_show(args: argparse.Namespace) -> int:
+    backend = open_realm(args.realm, create=False)
+    print_json({"where": backend.describe(), **unstructure(backend.get_realm())})
     return EXIT_OK
 
 

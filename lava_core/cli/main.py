@@ -8,27 +8,44 @@ import os
 import sys
 
 from lava_core.cli import jobs, runs, store
-from lava_core.cli.output import EXIT_USAGE, error
+from lava_core.cli.output import EXIT_FAILED, EXIT_USAGE, error
+from lava_core.backend.aws_schema import DEFAULT_MAX_RECEIVES
 from lava_core.errors import LavaError, SpecError
 
 EPILOG = """\
 The realm is chosen by --realm, else $LAVA_REALM, else ./.lava (a local folder realm,
-created on first use). Exit codes: 0 ok, 1 a job or run failed, 2 usage or validation error.
+created on first use); aws://NAME selects a realm on AWS (see `lava realm init --aws`). Exit codes: 0 ok, 1 a job or run failed, 2 usage or validation error.
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lava", description="lava: a distributed job scheduler and runner.",
                                      epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--realm", "-r", default=None, help="realm folder (default: $LAVA_REALM or ./.lava)")
+    parser.add_argument("--realm", "-r", default=None, help="realm: a folder, or aws://NAME (default: $LAVA_REALM or ./.lava)")
     parser.add_argument("--log-level", default=os.environ.get("LAVA_LOGLEVEL", "info"),
                         choices=["debug", "info", "warning", "error"], help="log detail on stderr (default: info)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     realm = sub.add_parser("realm", help="create and inspect realms").add_subparsers(dest="sub", required=True)
-    init = realm.add_parser("init", help="create a local realm (idempotent)")
-    init.add_argument("--name", default="local", help="realm name recorded in the realm (default: local)")
+    init = realm.add_parser(
+        "init", help="create a local realm, or with --aws the AWS resources of a realm (idempotent)",
+        description="Without --aws: create the local realm folder given by --realm. With --aws NAME: create the "
+                    "DynamoDB tables, the S3 bucket, one SQS queue (plus dead-letter queue) per --fleet and the "
+                    "realm record of realm NAME, leaving anything that exists as it is. boto3 takes credentials, "
+                    "region and AWS_ENDPOINT_URL from the usual places.")
+    init.add_argument("--name", default="local", help="local realm: name recorded in the realm (default: local)")
+    init.add_argument("--aws", metavar="NAME", help="create the AWS realm NAME (use it as --realm aws://NAME)")
+    init.add_argument("--bucket", help="with --aws: S3 bucket for payloads and outputs (created if missing)")
+    init.add_argument("--prefix", help="with --aws: key prefix in the bucket (default: lava/NAME)")
+    init.add_argument("--fleet", action="append", default=[], metavar="FLEET",
+                      help="with --aws: create the queues of this worker fleet (repeatable)")
+    init.add_argument("--max-receives", type=int, default=DEFAULT_MAX_RECEIVES, metavar="N",
+                      help="with --aws: receives after which SQS moves a message to the dead-letter queue "
+                           f"(default: {DEFAULT_MAX_RECEIVES}; the worker's --retries normally acts first)")
+    init.add_argument("--json", action="store_true", help="print what was done as JSON")
     init.set_defaults(func=jobs.cmd_realm_init)
+    show = realm.add_parser("show", help="print the realm record (JSON)")
+    show.set_defaults(func=jobs.cmd_realm_show)
 
     job = sub.add_parser("job", help="manage job specs").add_subparsers(dest="sub", required=True)
     put = job.add_parser("put", help="validate job spec files (JSON/YAML) and store them; none is stored on error")
@@ -114,6 +131,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # botocore's errors (no credentials, endpoint unreachable, access denied) are
+        # not bugs of lava: say what AWS said, without a traceback.
+        if type(exc).__module__.startswith(("botocore", "boto3")):
+            error(f"AWS: {exc}")
+            return EXIT_FAILED
+        raise
 
 
 if __name__ == "__main__":

@@ -112,7 +112,7 @@ class Worker:
         call, which halves the round trips to the realm per run.
         """
         fleet = self.options.fleet
-        wait = min(self.options.wait, 0.02) if self.options.drain else self.options.wait
+        wait = min(self.options.wait, self.backend.drain_poll_wait) if self.options.drain else self.options.wait
         done: str | None = None  # receipt of a finished message not deleted yet
         while not self._stopping.is_set():
             try:

@@ -38,33 +38,33 @@ def tar_bytes(entries, links=()):
     return buf.getvalue()
 
 
-def run(backend, spec, **request):
+def run(backend, spec, tmpdir=None, **request):
     put_jobs(backend, {"type": "pkg", **spec})
     run_id = send(backend, DispatchRequest(job_id=spec["job_id"], **request)).run_id
-    drain(backend)
+    drain(backend, tmpdir=tmpdir)
     return backend.get_event(spec["job_id"], run_id), run_id
 
 
 @pytest.mark.parametrize(("name", "data"), [("demo/p.zip", zip_bytes({"bin/main.sh": MAIN})),
                                             ("demo/p.tar.gz", tar_bytes({"bin/main.sh": MAIN}))])
-def test_bundle_runs_command_inside_it(lava_realm, name, data):
-    lava_realm.put_payload(name, data)
-    event, run_id = run(lava_realm, {"job_id": "p", "payload": name, "globals": {"a": "y"},
+def test_bundle_runs_command_inside_it(realm, name, data):
+    realm.put_payload(name, data)
+    event, run_id = run(realm, {"job_id": "p", "payload": name, "globals": {"a": "y"},
                                      "parameters": {"command": "bin/main.sh {{ globals.a }}", "args": ["z"]}})
     assert event.status == "complete", event.log[-1].info
     label = name.split("/")[-1]
-    out = lava_realm.get_output("p", run_id, f"{label}.stdout").decode().splitlines()
+    out = realm.get_output("p", run_id, f"{label}.stdout").decode().splitlines()
     assert out[0] == "y z"
     assert out[1].endswith("/pkg")
 
 
-def test_prefix_of_files(lava_realm):
-    lava_realm.put_payload("tool/main.sh", b'#!/bin/sh\necho "$1 $(cat data.txt)"\n')
-    lava_realm.put_payload("tool/data.txt", b"42\n")
-    event, run_id = run(lava_realm, {"job_id": "t", "payload": "tool/",
+def test_prefix_of_files(realm):
+    realm.put_payload("tool/main.sh", b'#!/bin/sh\necho "$1 $(cat data.txt)"\n')
+    realm.put_payload("tool/data.txt", b"42\n")
+    event, run_id = run(realm, {"job_id": "t", "payload": "tool/",
                                      "parameters": {"command": "main.sh '$(not a shell)'"}})
     assert event.status == "complete", event.log[-1].info
-    assert lava_realm.get_output("t", run_id, "tool.stdout") == b"$(not a shell) 42\n"
+    assert realm.get_output("t", run_id, "tool.stdout") == b"$(not a shell) 42\n"
 
 
 @pytest.mark.parametrize(("data", "why"), [
@@ -74,19 +74,20 @@ def test_prefix_of_files(lava_realm):
     (tar_bytes({"main.sh": MAIN}, links=[("escape", "/etc/passwd")]), "links outside the bundle"),
     (tar_bytes({"main.sh": MAIN}, links=[("sub/up", "../../..")]), "links outside the bundle"),
 ])
-def test_zip_slip_is_refused(lava_realm, tmp_path, data, why):
+def test_zip_slip_is_refused(realm, tmp_path, data, why):
     name = "bad.zip" if data.startswith(b"PK") else "bad.tar.gz"
-    lava_realm.put_payload(name, data)
-    event, _ = run(lava_realm, {"job_id": "slip", "payload": name, "parameters": {"command": "main.sh"}})
+    realm.put_payload(name, data)
+    event, _ = run(realm, {"job_id": "slip", "payload": name, "parameters": {"command": "main.sh"}},
+                   tmpdir=tmp_path / "deep" / "er")
     assert event.status == "failed"
     assert f"Cannot unpack {name}" in event.log[-1].info["error"]
     assert why in event.log[-1].info["error"]
-    assert not (lava_realm.root.parent / "evil.sh").exists()
+    assert not list(tmp_path.rglob("evil.sh"))
 
 
-def test_command_must_be_inside_the_bundle(lava_realm):
-    lava_realm.put_payload("p.zip", zip_bytes({"main.sh": MAIN}))
-    event, _ = run(lava_realm, {"job_id": "c", "payload": "p.zip", "parameters": {"command": "../../bin/sh -c id"}})
+def test_command_must_be_inside_the_bundle(realm):
+    realm.put_payload("p.zip", zip_bytes({"main.sh": MAIN}))
+    event, _ = run(realm, {"job_id": "c", "payload": "p.zip", "parameters": {"command": "../../bin/sh -c id"}})
     assert event.status == "failed"
     assert "is not a file inside the bundle" in event.log[-1].info["error"]
 
