@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
 
+from lava_core.backend.base import MAX_DELAY
 from lava_core.convert import Duration, converter, register_record, structure
 from lava_core.errors import DispatchError, SpecError
 from lava_core.records import JOB_ID_RE, DispatchMessage, load_job
@@ -21,7 +22,6 @@ from lava_core.records import JOB_ID_RE, DispatchMessage, load_job
 if TYPE_CHECKING:
     from lava_core.backend import Backend
 
-MAX_DELAY = 900.0  # SQS caps message delay at 15 minutes; the local realm keeps the same rule.
 
 
 class Delay(Duration):

@@ -237,9 +237,9 @@ class Event:
     job_id: str
     run_id: str
     status: str
-    ts_dispatch: str | None
     ts_event: str
     tu_event: str
+    ts_dispatch: str | None = None
     worker: str | None = None
     hostname: str | None = None
     worker_id: str | None = None

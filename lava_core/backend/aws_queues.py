@@ -20,8 +20,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lava_core.backend.aws_schema import SQS_MAX_DELAY, SQS_MAX_WAIT, dead_letter_queue_name, queue_name
-from lava_core.backend.base import DeadLetter, ReceivedMessage
+from lava_core.backend.aws_schema import SQS_MAX_WAIT, dead_letter_queue_name, queue_name
+from lava_core.backend.base import MAX_DELAY, DeadLetter, ReceivedMessage
 from lava_core.errors import BackendError
 from lava_core.records import iso, now_local
 
@@ -66,8 +66,8 @@ class SqsQueues:
     # ------------------------------------------------------------------ sending
     def send(self, fleet: str, body: str, delay: float = 0) -> str:
         seconds = math.ceil(delay) if delay > 0 else 0
-        if seconds > SQS_MAX_DELAY:
-            msg = f"delay of {delay:g}s is longer than SQS allows ({SQS_MAX_DELAY}s = 15m)"
+        if seconds > MAX_DELAY:
+            msg = f"delay of {delay:g}s is longer than SQS allows ({MAX_DELAY}s = 15m)"
             raise BackendError(msg)
         response = self._sqs.send_message(QueueUrl=self.fleet_url(fleet), MessageBody=body, DelaySeconds=seconds)
         return response["MessageId"]

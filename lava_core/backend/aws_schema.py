@@ -16,8 +16,6 @@ from attrs import define, field
 
 REALMS_TABLE = "lava.realms"
 
-# SQS allows at most 15 minutes of delivery delay.
-SQS_MAX_DELAY = 900
 # SQS long polls wait at most 20 s.
 SQS_MAX_WAIT = 20
 # lava's CloudFormation default; workers override it per receive and extend it while a job runs.

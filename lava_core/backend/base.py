@@ -14,6 +14,10 @@ from attrs import define
 from lava_core.records import Event, EventEntry, Job, Realm, load_job
 
 
+# Longest delivery delay of a dispatch message (SQS's limit; the local realm keeps the same).
+MAX_DELAY = 900
+
+
 @define(frozen=True)
 class ReceivedMessage:
     """A message taken from a fleet queue; hidden from others until its visibility runs out."""

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from lava_core.backend.base import Backend, DeadLetter, ReceivedMessage
+from lava_core.backend.base import MAX_DELAY, Backend, DeadLetter, ReceivedMessage
 from lava_core.backend.sqlite_writer import writer_for
 from lava_core.convert import structure, unstructure
 from lava_core.errors import BackendError
@@ -194,6 +194,10 @@ class LocalBackend(Backend):
 
     # ------------------------------------------------------------------ queues
     def send_message(self, fleet: str, body: dict[str, Any], delay: float = 0) -> str:
+        if delay > MAX_DELAY:
+            # The same limit as SQS, so a dispatch that works here works on AWS.
+            msg = f"delay of {delay:g}s is longer than a queue allows ({MAX_DELAY}s = 15m)"
+            raise BackendError(msg)
         message_id = str(uuid.uuid4())
         now = time.time()
         self._write("INSERT INTO messages VALUES (?, ?, ?, ?, 0, NULL, ?)",

@@ -78,6 +78,9 @@ class Worker:
     # ------------------------------------------------------------------ main loop
     def run(self) -> int:
         """Serve the queue until stopped (or, with ``drain``, until it is empty); returns the exit code."""
+        # Fails fast (BackendError naming the queue) when the fleet has no queue, rather
+        # than every job thread logging the same receive error forever.
+        self.backend.queue_depth(self.options.fleet)
         self.tmpdir.mkdir(parents=True, exist_ok=True)
         self._install_signals()
         if self.options.jump_start:
