@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lava_core.backend import Backend
 from lava_core.backend.local import LocalBackend
 from lava_core.dispatch import dispatch
 from lava_core.plugins import PluginHost
@@ -152,7 +153,7 @@ def new_realm(base: Path, name: str) -> LocalBackend:
     return backend
 
 
-def dispatch_runs(backend: LocalBackend, n: int, rate: float | None = None) -> tuple[list[str], list[float], Span]:
+def dispatch_runs(backend: Backend, n: int, rate: float | None = None) -> tuple[list[str], list[float], Span]:
     """Dispatch N runs (optionally paced at ``rate`` per second); run ids, per-call seconds, span."""
     run_ids: list[str] = []
     seconds: list[float] = []
@@ -184,7 +185,7 @@ class RunTimes:
     end: float | None
 
 
-def run_times(backend: LocalBackend, run_ids: list[str]) -> list[RunTimes]:
+def run_times(backend: Backend, run_ids: list[str]) -> list[RunTimes]:
     """Per run, the epoch seconds of dispatch and of the first starting/running/terminal log entries."""
     out = []
     for run_id in run_ids:

@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,8 @@ import pytest
 
 from lava_core.backend import Backend
 from lava_core.backend.local import LocalBackend
+from lava_core.errors import BackendError
+from lava_core.motoserver import MotoServer, restore_environment, use_moto_server
 from lava_core.plugins import PluginHost
 from lava_core.records import TERMINAL_STATUSES, Event
 from lava_core.worker import Worker, WorkerOptions
@@ -154,73 +154,19 @@ def lava_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
 
 # ---------------------------------------------------------------------- AWS on a moto server
 TEST_FLEETS = ("core", "batch", "gpu", "other")
-_AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
-
-
-class MotoServer:
-    """A ``moto_server`` process on a free loopback port."""
-
-    def __init__(self, log_path: Path) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self._log = log_path.open("w")
-        command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
-        self.proc = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)  # noqa: S603 - fixed argv
-
-    def wait_ready(self, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1):  # noqa: S310 - loopback
-                    return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        tail = self.log_path.read_text()[-2000:]
-        pytest.fail(f"moto server did not start on {self.endpoint} within {timeout}s "
-                    f"(exit status {self.proc.returncode}); is moto[server] installed? log tail:\n{tail}")
-
-    def reset(self) -> None:
-        """Forget every table, queue and bucket (``POST /moto-api/reset``)."""
-        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310 - loopback
-        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback
-            pass
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self._log.close()
 
 
 @pytest.fixture(scope="session")
 def lava_moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     """A real moto server for the session; boto3 here and in subprocesses talks to it, never to AWS."""
-    try:
-        import moto.server  # noqa: F401, PLC0415 - only AWS tests need it
-    except ImportError:
-        pytest.fail("the AWS tests need moto's server: pip install 'lava-core[test]' (moto[server])")
     server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log")
-    server.wait_ready()
-    saved = {k: os.environ.get(k) for k in (*_AWS_ENV, "AWS_ENDPOINT_URL", "AWS_PROFILE")}
-    os.environ.update(_AWS_ENV, AWS_ENDPOINT_URL=server.endpoint)
-    os.environ.pop("AWS_PROFILE", None)
+    try:
+        server.start()
+    except BackendError as exc:
+        pytest.fail(str(exc))
+    saved = use_moto_server(server.endpoint)
     yield server
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    restore_environment(saved)
     server.stop()
 
 

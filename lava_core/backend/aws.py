@@ -59,11 +59,19 @@ class AwsBackend(Backend):
     def _client(self, service: str) -> Any:
         client = self._session.client(service, config=_CLIENT_CONFIG)
         client.meta.events.register("before-call", self._count_call)
+        if service == "sqs":
+            client.meta.events.register("after-call.sqs.ReceiveMessage", self._count_empty_receive)
         return client
 
     def _count_call(self, model: Any, **_: Any) -> None:
         with self._count_lock:
             self.api_calls[f"{model.service_model.service_name}.{model.name}"] += 1
+
+    def _count_empty_receive(self, parsed: dict[str, Any], **_: Any) -> None:
+        # Idle polls are a cost of waiting, not of running: counted apart so benchmarks can tell.
+        if not parsed.get("Messages"):
+            with self._count_lock:
+                self.api_calls["sqs.ReceiveMessage(empty)"] += 1
 
     def table(self, role: str) -> str:
         """The DynamoDB table name of a realm table (``jobs``, ``events``…)."""
