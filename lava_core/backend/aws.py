@@ -47,16 +47,34 @@ class AwsBackend(Backend):
         self.api_calls: Counter[str] = Counter()
         self._count_lock = threading.Lock()
         self._session = session or boto3.session.Session()
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
         self.dynamodb = self._client("dynamodb")
-        self.s3 = self._client("s3")
-        self._sqs = self._client("sqs")
-        self._events_client: Any = None
-        self.queues = SqsQueues(self._sqs, realm_name)
         self._realm = self._read_realm()
         self._payloads = _S3Area(self._realm.s3_payloads, "s3_payloads")
         self._outputs = _S3Area(self._realm.s3_temp, "s3_temp")
+        self._queues: SqsQueues | None = None
+
+    @property
+    def s3(self) -> Any:
+        return self._client("s3")
+
+    @property
+    def queues(self) -> SqsQueues:
+        """The realm's fleet queues (the SQS client is made on first use: most commands need none)."""
+        if self._queues is None:
+            self._queues = SqsQueues(self._client("sqs"), self.realm_name)
+        return self._queues
 
     def _client(self, service: str) -> Any:
+        """One client per service, made on first use (boto3 clients are thread-safe; making one is not cheap)."""
+        with self._clients_lock:
+            client = self._clients.get(service)
+            if client is None:
+                client = self._clients[service] = self._new_client(service)
+        return client
+
+    def _new_client(self, service: str) -> Any:
         client = self._session.client(service, config=_CLIENT_CONFIG)
         client.meta.events.register("before-call", self._count_call)
         if service == "sqs":
@@ -277,11 +295,9 @@ class AwsBackend(Backend):
     # ------------------------------------------------------------------ event bus
     def put_bus_event(self, *, source: str, detail_type: str, detail: dict[str, Any],
                       resources: list[str], event_bus: str | None = None) -> str:
-        if self._events_client is None:
-            self._events_client = self._client("events")
         entry = {"Source": source, "DetailType": detail_type, "Detail": encode_body(detail),
                  "Resources": resources, "EventBusName": event_bus or "default"}
-        response = self._events_client.put_events(Entries=[entry])
+        response = self._client("events").put_events(Entries=[entry])
         result = response["Entries"][0]
         if response.get("FailedEntryCount") or "EventId" not in result:
             msg = f"EventBridge refused the event: {result.get('ErrorCode')} {result.get('ErrorMessage')}"

@@ -121,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+    if args.log_level != "debug":
+        # boto's INFO lines ("Found credentials in environment variables") are noise here.
+        for name in ("botocore", "boto3", "urllib3"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     try:
         return args.func(args)
     except SpecError as exc:

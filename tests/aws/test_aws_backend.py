@@ -112,3 +112,23 @@ def test_realm_init_usage_errors(lava_moto_server):
     bad = run_cli("realm", "init", "--aws", "a.b", "--bucket", "lava-x")
     assert bad.returncode == 2
     assert "bad realm name" in bad.stderr
+
+
+def test_cli_session_on_an_aws_realm(lava_aws_realm, tmp_path):
+    """The session of docs/aws.md: every command takes aws://NAME as a realm."""
+    realm = "aws://test"
+    assert run_cli("job", "put", "docs/examples/demo/jobs.yaml", realm=realm).returncode == 0
+    assert [s["worker"] for s in lava_aws_realm.list_jobs()] == ["demo"] * 4
+    init = run_cli("realm", "init", "--aws", "test", "--bucket", "lava-test", "--fleet", "demo", check=True)
+    assert "lava-test-demo " in init.stdout
+    run_id = run_cli("dispatch", "demo/hello", "-g", "who=aws", realm=realm, check=True).stdout.strip()
+    assert run_cli("worker", "run", "--worker", "demo", "--drain", "--tmpdir", str(tmp_path), realm=realm,
+                   check=True).returncode == 0
+    events = json.loads(run_cli("events", "--run", run_id, "--json", realm=realm, check=True).stdout)
+    assert [(e["job_id"], e["status"]) for e in events] == [("demo/hello", "complete")]
+    output = run_cli("output", "get", run_id, "--name", "stdout", realm=realm, check=True).stdout
+    assert "aws" in output
+    shown = json.loads(run_cli("realm", "show", realm=realm, check=True).stdout)
+    assert (shown["where"], shown["s3_temp"]) == ("aws://test", "s3://lava-test/lava/test/temp")
+    quiet = run_cli("events", realm=realm)
+    assert "botocore" not in quiet.stderr  # boto's INFO chatter is muted unless --log-level debug

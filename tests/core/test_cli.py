@@ -115,3 +115,14 @@ def test_dead_letters_listed(realm, tmp_path):
     letters = json.loads(run_cli("dlq", "--json", realm=realm).stdout)
     assert len(letters) == 1
     assert "no such job 'ghost'" in letters[0]["reason"]
+
+
+def test_realm_show_and_aws_options_need_aws(realm, tmp_path):
+    shown = json.loads(run_cli("realm", "show", realm=realm, check=True).stdout)
+    assert shown["realm"] == "local"
+    assert shown["where"] == str(realm)
+    assert shown["s3_payloads"].startswith("file://")
+    misuse = run_cli("realm", "init", "--bucket", "b", realm=realm)
+    assert misuse.returncode == 2
+    assert "go with --aws NAME" in misuse.stderr
+    assert run_cli("realm", "show", realm=tmp_path / "none").returncode == 2
