@@ -23,6 +23,7 @@ from lava_core.records import (
 )
 from lava_core.render import RenderError, render_obj
 from lava_core.run import ActionContext, EventRecorder, RunContext, Services
+from lava_core.state import StateError, current_values
 from lava_core.validate import job_params
 
 if TYPE_CHECKING:
@@ -91,9 +92,13 @@ def _execute_started(services: Services, job: Job, *, run_id: str, ts_dispatch: 
     if problems:
         return _reject(recorder, "Bad job spec: " + "; ".join(problems))
 
+    try:
+        state = current_values(services.backend, job.state) if job.state else {}
+    except StateError as exc:
+        return _reject(recorder, f"Bad state: {exc}")
     workdir = parent.workdir if parent else services.scratch_dir()
     ctx = RunContext(job=job, run_id=run_id, ts_dispatch=dispatched_at, start=start, services=services,
-                     globals=globals_, state=dict(job.state), workdir=workdir, recorder=recorder, parent=parent,
+                     globals=globals_, state=state, workdir=workdir, recorder=recorder, parent=parent,
                      log=logging.LoggerAdapter(log, {"job_id": job.job_id, "run_id": run_id}))
     if job.event_log is not None:
         try:

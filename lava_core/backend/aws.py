@@ -222,6 +222,38 @@ class AwsBackend(Backend):
         pages = self.dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True, **filters)
         return [item for page in pages for item in page.get("Items", [])]
 
+    # ------------------------------------------------------------------ state
+    def put_state_item(self, item: dict[str, Any]) -> None:
+        self.dynamodb.put_item(TableName=self.table("state"), Item=to_item(item))
+
+    def get_state_item(self, state_id: str) -> dict[str, Any] | None:
+        found = self.dynamodb.get_item(TableName=self.table("state"), Key={"state_id": {"S": state_id}},
+                                       ConsistentRead=True).get("Item")
+        return from_item(found) if found else None
+
+    def list_state_items(self, prefix: str = "") -> list[dict[str, Any]]:
+        filters = {"FilterExpression": "begins_with(state_id, :p)",
+                   "ExpressionAttributeValues": {":p": {"S": prefix}}} if prefix else {}
+        return [from_item(i) for i in self._scan(self.table("state"), **filters)]
+
+    def delete_state_item(self, state_id: str) -> bool:
+        response = self.dynamodb.delete_item(TableName=self.table("state"), Key={"state_id": {"S": state_id}},
+                                             ReturnValues="ALL_OLD")
+        return "Attributes" in response
+
+    def claim_state_item(self, item: dict[str, Any], *, now: float) -> bool:
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table("state"), Item=to_item(item),
+                ConditionExpression="attribute_not_exists(state_id) OR #ttl <= :now OR publisher = :publisher",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues={":now": to_attribute(now), ":publisher": to_attribute(item.get("publisher"))})
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     # ------------------------------------------------------------------ queues
     def send_message(self, fleet: str, body: dict[str, Any], delay: float = 0) -> str:
         return self.queues.send(fleet, encode_body(body), delay)

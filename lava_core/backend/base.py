@@ -101,6 +101,28 @@ class Backend(ABC):
                      status: str | None = None, limit: int = 100) -> list[Event]:
         """Most recent first (by ``tu_event``), filtered by whichever arguments are given."""
 
+    # ------------------------------------------------------------------ state table
+    @abstractmethod
+    def put_state_item(self, item: dict[str, Any]) -> None:
+        """Write (replace) a state item in lava's layout (see :mod:`lava_core.state`)."""
+
+    @abstractmethod
+    def get_state_item(self, state_id: str) -> dict[str, Any] | None:
+        """The stored state item, expired or not, or None."""
+
+    @abstractmethod
+    def list_state_items(self, prefix: str = "") -> list[dict[str, Any]]:
+        """Every stored state item whose id starts with ``prefix``."""
+
+    @abstractmethod
+    def delete_state_item(self, state_id: str) -> bool:
+        """Remove a state item; False when there was none."""
+
+    @abstractmethod
+    def claim_state_item(self, item: dict[str, Any], *, now: float) -> bool:
+        """Write ``item`` only if no item with its id exists, or it expired (``ttl`` <= ``now``), or it has
+        the same ``publisher``; True when written. Atomic: of two racing claims, at most one succeeds."""
+
     # ------------------------------------------------------------------ fleet queues
     def queue_name(self, fleet: str) -> str:
         """lava's queue name for a worker fleet: ``lava-<realm>-<fleet>``."""

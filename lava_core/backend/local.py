@@ -192,6 +192,29 @@ class LocalBackend(Backend):
             f"SELECT item FROM events {where} ORDER BY tu_event DESC LIMIT ?", (*params, limit))  # noqa: S608 - columns are fixed names
         return [structure(json.loads(r[0]), Event) for r in rows]
 
+    # ------------------------------------------------------------------ state
+    def put_state_item(self, item: dict[str, Any]) -> None:
+        self._write("INSERT OR REPLACE INTO state VALUES (?, ?)", (item["state_id"], json.dumps(item)))
+
+    def get_state_item(self, state_id: str) -> dict[str, Any] | None:
+        row = self._conn().execute("SELECT item FROM state WHERE state_id = ?", (state_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def list_state_items(self, prefix: str = "") -> list[dict[str, Any]]:
+        rows = self._conn().execute("SELECT state_id, item FROM state ORDER BY state_id").fetchall()
+        return [json.loads(item) for state_id, item in rows if state_id.startswith(prefix)]
+
+    def delete_state_item(self, state_id: str) -> bool:
+        return self._write("DELETE FROM state WHERE state_id = ?", (state_id,)) > 0
+
+    def claim_state_item(self, item: dict[str, Any], *, now: float) -> bool:
+        # The WHERE of an upsert's DO UPDATE makes the check and the write one atomic statement.
+        return self._write(
+            "INSERT INTO state VALUES (?, ?) ON CONFLICT (state_id) DO UPDATE SET item = excluded.item "
+            "WHERE coalesce(json_extract(state.item, '$.ttl'), 1e18) <= ? "
+            "OR json_extract(state.item, '$.publisher') = ?",
+            (item["state_id"], json.dumps(item), now, item.get("publisher"))) > 0
+
     # ------------------------------------------------------------------ queues
     def send_message(self, fleet: str, body: dict[str, Any], delay: float = 0) -> str:
         if delay > MAX_DELAY:

@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 
-from lava_core.cli import jobs, runs, store
+from lava_core.cli import jobs, runs, state, store
 from lava_core.cli.output import EXIT_FAILED, EXIT_USAGE, error
 from lava_core.backend.aws_schema import DEFAULT_MAX_RECEIVES
 from lava_core.errors import LavaError, SpecError
@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.set_defaults(func=jobs.cmd_dlq)
 
     store.add_parsers(sub)
+    state.add_parsers(sub)
 
     plugins = sub.add_parser("plugins", help="list installed plugins and what each provides")
     plugins.add_argument("--json", action="store_true")
