@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from lava_core.backend.aws_items import entry_to_dict, event_from_item, from_item, to_attribute, to_item
 from lava_core.backend.aws_queues import SqsQueues, error_code, encode_body
-from lava_core.backend.aws_schema import EVENTS_RUN_INDEX, EVENTS_TIME_INDEX, TABLES_BY_ROLE
+from lava_core.backend.aws_schema import EVENTS_RUN_INDEX, EVENTS_TIME_INDEX, TABLES_BY_ROLE, check_names
 from lava_core.backend.base import Backend, DeadLetter, ReceivedMessage
 from lava_core.convert import structure, unstructure
 from lava_core.errors import BackendError, RealmNotFound
@@ -40,9 +40,7 @@ class AwsBackend(Backend):
     drain_poll_wait = 1.0
 
     def __init__(self, realm_name: str, *, session: boto3.session.Session | None = None) -> None:
-        if not realm_name or "/" in realm_name:
-            msg = f"bad AWS realm name {realm_name!r} (use aws://NAME)"
-            raise BackendError(msg)
+        check_names(realm_name)
         self.realm_name = realm_name
         self.api_calls: Counter[str] = Counter()
         self._count_lock = threading.Lock()
@@ -277,7 +275,11 @@ class AwsBackend(Backend):
         self.queues.dead_letter(fleet, message, reason)
 
     def list_dead_letters(self, fleet: str | None = None) -> list[DeadLetter]:
-        return self.queues.list_dead_letters(fleet)
+        # Queues of realm "prod-eu" also start with "lava-prod-": leave out those of realms named so.
+        others = [] if fleet is not None else [
+            r for r in self._scan(self.table("realms"), ProjectionExpression="realm")
+            if r["realm"]["S"].startswith(f"{self.realm_name}-")]
+        return self.queues.list_dead_letters(fleet, exclude_prefixes=[f"lava-{r['realm']['S']}-" for r in others])
 
     def queue_depth(self, fleet: str) -> tuple[int, int]:
         return self.queues.depth(fleet)

@@ -110,7 +110,7 @@ class SqsQueues:
         attributes = self._sqs.get_queue_attributes(
             QueueUrl=self.fleet_url(fleet),
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-                            "ApproximateNumberOfMessagesDelayed"])["Attributes"]
+                            "ApproximateNumberOfMessagesDelayed"]).get("Attributes", {})
         visible = int(attributes.get("ApproximateNumberOfMessages", 0))
         hidden = int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
         delayed = int(attributes.get("ApproximateNumberOfMessagesDelayed", 0))
@@ -132,13 +132,15 @@ class SqsQueues:
                                MessageBody=message.body or " ", MessageAttributes=attributes)
         self.delete(fleet, message.receipt)
 
-    def list_dead_letters(self, fleet: str | None) -> list[DeadLetter]:
+    def list_dead_letters(self, fleet: str | None, *, exclude_prefixes: list[str] | tuple[str, ...] = ()) -> list[DeadLetter]:
         if fleet is not None:
             names = [dead_letter_queue_name(self.realm, fleet)]
         else:
             prefix = f"lava-{self.realm}-"
-            urls = self._sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", [])
-            names = sorted(u.rsplit("/", 1)[-1] for u in urls if u.endswith("-dlq"))
+            pages = self._sqs.get_paginator("list_queues").paginate(QueueNamePrefix=prefix)
+            urls = [u for page in pages for u in page.get("QueueUrls", [])]
+            names = sorted(n for n in (u.rsplit("/", 1)[-1] for u in urls)
+                           if n.endswith("-dlq") and not n.startswith(tuple(exclude_prefixes)))
         letters: list[DeadLetter] = []
         for name in names:
             letters += self._peek(name)

@@ -10,9 +10,12 @@ existing lava realm's tables.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from attrs import define, field
+
+from lava_core.errors import BackendError
 
 REALMS_TABLE = "lava.realms"
 
@@ -20,6 +23,7 @@ REALMS_TABLE = "lava.realms"
 SQS_MAX_WAIT = 20
 # lava's CloudFormation default; workers override it per receive and extend it while a job runs.
 QUEUE_VISIBILITY_TIMEOUT = 3600
+# Longer than lava's 1 day: a fleet that is down over a weekend must not lose its dispatches.
 QUEUE_RETENTION = 4 * 86400
 DEAD_LETTER_RETENTION = 14 * 86400
 # The worker's own limit (``--retries``, ``max_tries``) acts first and records why; this
@@ -111,6 +115,22 @@ TABLES: tuple[TableSpec, ...] = (
 )
 
 TABLES_BY_ROLE = {t.role: t for t in TABLES}
+
+
+# SQS queue names are at most 80 characters of [A-Za-z0-9_-]: "lava-" + realm + "-" + fleet + "-dlq".
+_REALM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_FLEET_NAME = re.compile(r"^[A-Za-z0-9_-]{1,30}$")
+
+
+def check_names(realm: str, fleets: list[str] | tuple[str, ...] = ()) -> None:
+    """Refuse realm and fleet names that cannot name a queue or a table (BackendError naming the rule)."""
+    if not _REALM_NAME.match(realm or ""):
+        msg = f"bad realm name {realm!r}: 1-40 letters, digits, '-' or '_'"
+        raise BackendError(msg)
+    for fleet in fleets:
+        if not _FLEET_NAME.match(fleet or ""):
+            msg = f"bad fleet name {fleet!r} for an AWS realm: 1-30 letters, digits, '-' or '_'"
+            raise BackendError(msg)
 
 
 def queue_name(realm: str, fleet: str) -> str:

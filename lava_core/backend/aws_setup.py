@@ -20,12 +20,12 @@ from lava_core.backend.aws_schema import (
     TABLES,
     TableSpec,
     dead_letter_queue_attributes,
+    check_names,
     dead_letter_queue_name,
     queue_attributes,
     queue_name,
 )
 from lava_core.convert import unstructure
-from lava_core.errors import BackendError
 from lava_core.records import Realm
 
 CREATED = "created"
@@ -53,9 +53,7 @@ def init_aws_realm(realm: str, *, bucket: str, prefix: str | None = None, fleets
 
     Anything that exists already is left as it is (and reported as ``exists``).
     """
-    if not realm or "/" in realm or "." in realm:
-        msg = f"bad realm name {realm!r}: use letters, digits, '-' and '_'"
-        raise BackendError(msg)
+    check_names(realm, fleets)
     session = session or boto3.session.Session()
     dynamodb = session.client("dynamodb")
     done = [_ensure_table(dynamodb, spec, realm) for spec in TABLES]
@@ -85,7 +83,9 @@ def _ensure_table(dynamodb: Any, spec: TableSpec, realm: str) -> Resource:
         status, detail = EXISTS, _difference(table, spec)
     if spec.ttl_attribute:
         ttl = dynamodb.describe_time_to_live(TableName=name).get("TimeToLiveDescription", {})
-        if ttl.get("TimeToLiveStatus") not in {"ENABLED", "ENABLING"}:
+        if ttl.get("TimeToLiveStatus") in {"ENABLED", "ENABLING"} and ttl.get("AttributeName") != spec.ttl_attribute:
+            detail = f"{detail}; WARNING: TTL is on {ttl.get('AttributeName')!r}, lava writes {spec.ttl_attribute!r}"
+        elif ttl.get("TimeToLiveStatus") not in {"ENABLED", "ENABLING"}:
             dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification={
                 "Enabled": True, "AttributeName": spec.ttl_attribute})
             detail = f"{detail}; TTL on {spec.ttl_attribute!r} enabled".lstrip("; ")
@@ -103,10 +103,15 @@ def _difference(table: dict[str, Any], spec: TableSpec) -> str:
     notes = []
     if table.get("KeySchema") != spec.key_schema():
         notes.append(f"WARNING: key schema {table.get('KeySchema')} differs from the expected {spec.key_schema()}")
-    present = {i["IndexName"] for i in (*table.get("GlobalSecondaryIndexes", []), *table.get("LocalSecondaryIndexes", []))}
+    present = {i["IndexName"]: i for i in (*table.get("GlobalSecondaryIndexes", []),
+                                           *table.get("LocalSecondaryIndexes", []))}
     missing = [i.name for i in (*spec.global_indexes, *spec.local_indexes) if i.name not in present]
     if missing:
         notes.append(f"missing index(es) {', '.join(missing)}")
+    for index in (*spec.global_indexes, *spec.local_indexes):
+        found = present.get(index.name)
+        if found is not None and found.get("KeySchema") != index.key_schema():
+            notes.append(f"WARNING: index {index.name} has keys {found.get('KeySchema')}, expected {index.key_schema()}")
     return "; ".join(notes)
 
 
@@ -125,27 +130,32 @@ def _ensure_bucket(s3: Any, bucket: str) -> Resource:
 
 def _ensure_fleet_queues(sqs: Any, realm: str, fleet: str, max_receives: int) -> list[Resource]:
     dlq_name = dead_letter_queue_name(realm, fleet)
-    dlq_status = _queue_status(sqs, dlq_name)
-    dlq_url = sqs.create_queue(QueueName=dlq_name, Attributes=dead_letter_queue_attributes())["QueueUrl"]
+    dlq_url = _queue_url(sqs, dlq_name)
+    dlq_status = EXISTS if dlq_url else CREATED
+    if dlq_url is None:
+        dlq_url = sqs.create_queue(QueueName=dlq_name, Attributes=dead_letter_queue_attributes())["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     name = queue_name(realm, fleet)
-    status = _queue_status(sqs, name)
-    if status == CREATED:
+    url = _queue_url(sqs, name)
+    if url is None:
         sqs.create_queue(QueueName=name, Attributes=queue_attributes(dlq_arn, max_receives))
-        detail = f"dead letters to {dlq_name} after {max_receives} receives"
+        queue = Resource("sqs queue", name, CREATED, f"dead letters to {dlq_name} after {max_receives} receives")
     else:
-        detail = ""
-    return [Resource("sqs queue", dlq_name, dlq_status), Resource("sqs queue", name, status, detail)]
+        redrive = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"]).get("Attributes", {})
+        # An existing queue (lava's own template makes none with a redrive) is left as it is; say what it lacks.
+        detail = "" if redrive.get("RedrivePolicy") else (
+            "no redrive policy: only the worker dead-letters (add one with the fleet template in deploy/)")
+        queue = Resource("sqs queue", name, EXISTS, detail)
+    return [Resource("sqs queue", dlq_name, dlq_status), queue]
 
 
-def _queue_status(sqs: Any, name: str) -> str:
+def _queue_url(sqs: Any, name: str) -> str | None:
     try:
-        sqs.get_queue_url(QueueName=name)
+        return sqs.get_queue_url(QueueName=name)["QueueUrl"]
     except ClientError as exc:
         if error_code(exc) not in {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}:
             raise
-        return CREATED
-    return EXISTS
+        return None
 
 
 def _ensure_realm_record(dynamodb: Any, record: Realm) -> Resource:

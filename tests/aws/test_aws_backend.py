@@ -132,3 +132,38 @@ def test_cli_session_on_an_aws_realm(lava_aws_realm, tmp_path):
     assert (shown["where"], shown["s3_temp"]) == ("aws://test", "s3://lava-test/lava/test/temp")
     quiet = run_cli("events", realm=realm)
     assert "botocore" not in quiet.stderr  # boto's INFO chatter is muted unless --log-level debug
+
+
+def test_realm_init_leaves_existing_queues_alone_and_says_what_they_lack(lava_moto_server):
+    """A realm made by lava's own template: queues without a redrive policy, a dead-letter queue set up otherwise."""
+    lava_moto_server.reset()
+    sqs = boto3.client("sqs")
+    sqs.create_queue(QueueName="lava-old-core")
+    sqs.create_queue(QueueName="lava-old-core-dlq", Attributes={"MessageRetentionPeriod": "60"})
+    done = {r.name: r for r in init_aws_realm("old", bucket="lava-old", fleets=["core"])}
+    assert done["lava-old-core-dlq"].status == "exists"
+    assert done["lava-old-core"].status == "exists"
+    assert "no redrive policy" in done["lava-old-core"].detail
+    attributes = sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName="lava-old-core-dlq")["QueueUrl"],
+                                          AttributeNames=["MessageRetentionPeriod"])["Attributes"]
+    assert attributes["MessageRetentionPeriod"] == "60"  # left as it was
+
+
+def test_names_that_cannot_make_queues_are_refused(lava_moto_server):
+    with pytest.raises(BackendError, match="bad fleet name"):
+        init_aws_realm("ok", bucket="lava-ok", fleets=["has space"])
+    with pytest.raises(BackendError, match="bad realm name"):
+        init_aws_realm("x" * 41, bucket="lava-ok")
+    with pytest.raises(BackendError, match="bad realm name"):
+        AwsBackend("a.b")
+
+
+def test_dead_letters_of_a_realm_whose_name_extends_ours_are_not_ours(lava_moto_server):
+    lava_moto_server.reset()
+    init_aws_realm("prod", bucket="lava-prod", fleets=["core"])
+    init_aws_realm("prod-eu", bucket="lava-prod-eu", fleets=["core"])
+    prod, prod_eu = AwsBackend("prod"), AwsBackend("prod-eu")
+    prod_eu.send_message("core", {"job_id": "x"})
+    prod_eu.dead_letter("core", prod_eu.receive_messages("core")[0], "not prod's")
+    assert prod.list_dead_letters() == []
+    assert [d.reason for d in prod_eu.list_dead_letters()] == ["not prod's"]
