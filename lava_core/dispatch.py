@@ -12,7 +12,7 @@ import json
 import shlex
 from typing import TYPE_CHECKING, Any
 
-from attrs import define, field
+from attrs import define, evolve, field
 
 from lava_core.backend.base import MAX_DELAY
 from lava_core.convert import Duration, converter, register_record, structure
@@ -204,7 +204,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def send(backend: Backend, request: DispatchRequest, *, worker: str | None = None,
-         sender_globals: dict[str, Any] | None = None) -> DispatchMessage:
+         sender_globals: dict[str, Any] | None = None, run_id: str | None = None) -> DispatchMessage:
     """Put a dispatch message for ``request`` on its job's fleet queue.
 
     Without ``worker`` the job is looked up (it must exist and be valid) to find
@@ -221,6 +221,8 @@ def send(backend: Backend, request: DispatchRequest, *, worker: str | None = Non
     message = DispatchMessage(realm=backend.realm_name, worker=worker, job_id=request.job_id,
                               parameters=dict(request.parameters),
                               globals={**(sender_globals or {}), **request.globals})
+    if run_id is not None:  # a sender that records the run before sending it (the dispatcher)
+        message = evolve(message, run_id=run_id)
     try:
         backend.send_message(worker, _jsonable(message.to_body()), delay=float(request.delay))
     except Exception as exc:

@@ -51,15 +51,24 @@ class Services:
         return self.tmpdir / f"scratch-{threading.current_thread().name}"
 
     def setting(self, name: str, default: Any = None) -> Any:
-        """A config value: env ``LAVA_<NAME>``, else the realm's ``config``, else ``default``."""
-        env = os.environ.get(f"LAVA_{name}")
-        if env is not None:
-            return env
-        return self.realm.config.get(name.upper(), self.realm.config.get(name.lower(), default))
+        return realm_setting(self.realm, name, default)
 
     def event_ttl(self) -> float:
-        value = self.setting("EVENT_TTL", DEFAULT_EVENT_TTL)
-        return parse_duration(value) if value not in ("", None) else 0.0
+        return event_ttl(self.realm)
+
+
+def realm_setting(realm: Realm, name: str, default: Any = None) -> Any:
+    """A config value: env ``LAVA_<NAME>``, else the realm's ``config``, else ``default``."""
+    env = os.environ.get(f"LAVA_{name}")
+    if env is not None:
+        return env
+    return realm.config.get(name.upper(), realm.config.get(name.lower(), default))
+
+
+def event_ttl(realm: Realm) -> float:
+    """Seconds an event item lives (``EVENT_TTL``, default 2d); 0 means no ``ttl`` attribute."""
+    value = realm_setting(realm, "EVENT_TTL", DEFAULT_EVENT_TTL)
+    return parse_duration(value) if value not in ("", None) else 0.0
 
 
 class EventRecorder:

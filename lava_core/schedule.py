@@ -202,8 +202,11 @@ def ticks(entry: ScheduleEntry, after: datetime, until: datetime, zone: ZoneInfo
     if entry.reboot:
         return
     every_hour = entry.every_hour
-    wall = (after.astimezone(zone) - _MAX_SHIFT).replace(tzinfo=None)
-    last_wall = (until.astimezone(zone) + _MAX_SHIFT).replace(tzinfo=None)
+    # Near a clock change a wall time may stand for an instant up to an hour or two away: look wider then.
+    steady = (after - _MAX_SHIFT).astimezone(zone).utcoffset() == (until + _MAX_SHIFT).astimezone(zone).utcoffset()
+    margin = timedelta(seconds=1) if steady else _MAX_SHIFT
+    wall = (after.astimezone(zone) - margin).replace(tzinfo=None)
+    last_wall = (until.astimezone(zone) + margin).replace(tzinfo=None)
     it = croniter(entry.crontab, wall)
     found: list[Tick] = []
     while (wall := it.get_next(datetime)) <= last_wall:

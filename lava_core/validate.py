@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from lava_core.convert import structure
 from lava_core.errors import PluginError, SpecError
+from lava_core.schedule import local_zone, parse_schedule
 from lava_core.records import ACTION_KEYS, Job, load_job
 
 if TYPE_CHECKING:
@@ -33,6 +34,11 @@ def check_job(host: PluginHost, job: Job) -> list[str]:
         problems += job_type.validate(job, params)
     for key in ACTION_KEYS:
         problems += check_actions(host, getattr(job, key) or [], f"$.{key}")
+    try:
+        # Naive window bounds are read in this host's zone here; a dispatcher reads them in its own.
+        parse_schedule(job.schedule, local_zone())
+    except SpecError as exc:
+        problems += exc.problems
     return problems
 
 
