@@ -23,7 +23,13 @@ from botocore.exceptions import ClientError
 
 from lava_core.backend.aws_items import entry_to_dict, event_from_item, from_item, to_attribute, to_item
 from lava_core.backend.aws_queues import SqsQueues, error_code, encode_body
-from lava_core.backend.aws_schema import EVENTS_RUN_INDEX, EVENTS_TIME_INDEX, TABLES_BY_ROLE, check_names
+from lava_core.backend.aws_schema import (
+    EVENTS_RUN_INDEX,
+    EVENTS_TIME_INDEX,
+    S3TRIGGER_INDEX,
+    TABLES_BY_ROLE,
+    check_names,
+)
 from lava_core.backend.base import Backend, DeadLetter, ReceivedMessage
 from lava_core.convert import structure, unstructure
 from lava_core.errors import BackendError, RealmNotFound
@@ -251,6 +257,35 @@ class AwsBackend(Backend):
                 return False
             raise
         return True
+
+    # ------------------------------------------------------------------ s3triggers
+    def put_triggers(self, items: list[dict[str, Any]]) -> None:
+        requests = [{"PutRequest": {"Item": to_item(item)}} for item in items]
+        for start in range(0, len(requests), 25):
+            pending = {self.table("s3triggers"): requests[start:start + 25]}
+            while pending:
+                pending = self.dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+    def get_trigger(self, trigger_id: str) -> dict[str, Any] | None:
+        found = self.dynamodb.get_item(TableName=self.table("s3triggers"), Key={"trigger_id": {"S": trigger_id}},
+                                       ConsistentRead=True).get("Item")
+        return from_item(found) if found else None
+
+    def list_triggers(self) -> list[dict[str, Any]]:
+        return sorted((from_item(i) for i in self._scan(self.table("s3triggers"))), key=lambda t: t["trigger_id"])
+
+    def query_triggers(self, bucket: str, prefix: str) -> list[dict[str, Any]]:
+        pages = self.dynamodb.get_paginator("query").paginate(
+            TableName=self.table("s3triggers"), IndexName=S3TRIGGER_INDEX,
+            KeyConditionExpression="#b = :b AND #p = :p", ExpressionAttributeNames={"#b": "bucket", "#p": "prefix"},
+            ExpressionAttributeValues={":b": {"S": bucket}, ":p": {"S": prefix}})
+        items = [from_item(i) for page in pages for i in page.get("Items", [])]
+        return sorted(items, key=lambda t: t["trigger_id"])
+
+    def delete_trigger(self, trigger_id: str) -> bool:
+        response = self.dynamodb.delete_item(TableName=self.table("s3triggers"), Key={"trigger_id": {"S": trigger_id}},
+                                             ReturnValues="ALL_OLD")
+        return "Attributes" in response
 
     # ------------------------------------------------------------------ queues
     def send_message(self, fleet: str, body: dict[str, Any], delay: float = 0) -> str:

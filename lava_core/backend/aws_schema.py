@@ -98,6 +98,7 @@ class TableSpec:
 
 EVENTS_RUN_INDEX = "run_id-index"
 EVENTS_TIME_INDEX = "job_id-tu_event-index"
+S3TRIGGER_INDEX = "s3trigger-index"
 
 TABLES: tuple[TableSpec, ...] = (
     TableSpec("realms", "realm", shared=True),
@@ -110,7 +111,7 @@ TABLES: tuple[TableSpec, ...] = (
               # Optional: without it those lookups fall back to a scan.
               global_indexes=(IndexSpec(EVENTS_RUN_INDEX, "run_id", projection="KEYS_ONLY"),),
               ttl_attribute="ttl"),
-    TableSpec("s3triggers", "trigger_id", global_indexes=(IndexSpec("s3trigger-index", "bucket", "prefix"),)),
+    TableSpec("s3triggers", "trigger_id", global_indexes=(IndexSpec(S3TRIGGER_INDEX, "bucket", "prefix"),)),
     TableSpec("state", "state_id", ttl_attribute="ttl"),
 )
 

@@ -123,6 +123,27 @@ class Backend(ABC):
         """Write ``item`` only if no item with its id exists, or it expired (``ttl`` <= ``now``), or it has
         the same ``publisher``; True when written. Atomic: of two racing claims, at most one succeeds."""
 
+    # ------------------------------------------------------------------ s3triggers table
+    @abstractmethod
+    def put_triggers(self, items: list[dict[str, Any]]) -> None:
+        """Write s3trigger entries (lava's layout: ``trigger_id``, ``bucket``, ``prefix``…), replacing same ids."""
+
+    @abstractmethod
+    def get_trigger(self, trigger_id: str) -> dict[str, Any] | None:
+        """One stored s3trigger entry, or None."""
+
+    @abstractmethod
+    def list_triggers(self) -> list[dict[str, Any]]:
+        """Every stored s3trigger entry, by ``trigger_id``."""
+
+    @abstractmethod
+    def query_triggers(self, bucket: str, prefix: str) -> list[dict[str, Any]]:
+        """The entries whose ``bucket`` and ``prefix`` are exactly these (lava's ``s3trigger-index``), by id."""
+
+    @abstractmethod
+    def delete_trigger(self, trigger_id: str) -> bool:
+        """Remove an s3trigger entry; False when there was none."""
+
     # ------------------------------------------------------------------ fleet queues
     def queue_name(self, fleet: str) -> str:
         """lava's queue name for a worker fleet: ``lava-<realm>-<fleet>``."""

@@ -215,6 +215,26 @@ class LocalBackend(Backend):
             "OR json_extract(state.item, '$.publisher') = ?",
             (item["state_id"], json.dumps(item), now, item.get("publisher"))) > 0
 
+    # ------------------------------------------------------------------ s3triggers
+    def put_triggers(self, items: list[dict[str, Any]]) -> None:
+        rows = [(i["trigger_id"], i.get("bucket"), i.get("prefix"), json.dumps(i)) for i in items]
+        self._writer.submit(lambda conn: conn.executemany("INSERT OR REPLACE INTO s3triggers VALUES (?, ?, ?, ?)", rows))
+
+    def get_trigger(self, trigger_id: str) -> dict[str, Any] | None:
+        row = self._conn().execute("SELECT item FROM s3triggers WHERE trigger_id = ?", (trigger_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def list_triggers(self) -> list[dict[str, Any]]:
+        return [json.loads(r[0]) for r in self._conn().execute("SELECT item FROM s3triggers ORDER BY trigger_id")]
+
+    def query_triggers(self, bucket: str, prefix: str) -> list[dict[str, Any]]:
+        rows = self._conn().execute("SELECT item FROM s3triggers WHERE bucket = ? AND prefix = ? ORDER BY trigger_id",
+                                    (bucket, prefix))
+        return [json.loads(r[0]) for r in rows]
+
+    def delete_trigger(self, trigger_id: str) -> bool:
+        return self._write("DELETE FROM s3triggers WHERE trigger_id = ?", (trigger_id,)) > 0
+
     # ------------------------------------------------------------------ queues
     def send_message(self, fleet: str, body: dict[str, Any], delay: float = 0) -> str:
         if delay > MAX_DELAY:

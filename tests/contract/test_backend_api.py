@@ -163,3 +163,17 @@ def test_realm_record_round_trips(realm):
     changed = evolve(record, config={"EVENT_TTL": "1d"}, on_fail=[{"action": "log", "message": "x"}])
     realm.put_realm(changed)
     assert realm.get_realm() == changed
+
+
+def test_s3triggers_table_finds_entries_by_bucket_and_prefix(realm):
+    entries = [{"trigger_id": f"t{i}", "bucket": bucket, "prefix": prefix, "job_id": "j", "enabled": True}
+               for i, (bucket, prefix) in enumerate([("in", "a/b"), ("in", "a/b"), ("in", "a"), ("in", "*"),
+                                                     ("other", "a/b")])]
+    realm.put_triggers(entries)
+    assert [t["trigger_id"] for t in realm.query_triggers("in", "a/b")] == ["t0", "t1"]
+    assert [t["trigger_id"] for t in realm.query_triggers("in", "*")] == ["t3"]
+    assert realm.query_triggers("in", "a/b/c") == []
+    assert realm.get_trigger("t4") == entries[4]
+    assert [t["trigger_id"] for t in realm.list_triggers()] == ["t0", "t1", "t2", "t3", "t4"]
+    assert realm.delete_trigger("t0")
+    assert not realm.delete_trigger("t0")
