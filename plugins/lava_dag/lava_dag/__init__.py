@@ -1,0 +1,1 @@
+"""lava-dag: job types that run other stored jobs in-process (chain, dag, foreach)."""
