@@ -8,7 +8,7 @@ import os
 import sys
 
 from lava_core.cli import jobs, runs, sched, state, store
-from lava_core.cli.output import EXIT_FAILED, EXIT_USAGE, error
+from lava_core.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error
 from lava_core.backend.aws_schema import DEFAULT_MAX_RECEIVES
 from lava_core.errors import LavaError, SpecError
 
@@ -137,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `lava events --json | head`: the reader left; not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:
         # botocore's errors (no credentials, endpoint unreachable, access denied) are
         # not bugs of lava: say what AWS said, without a traceback.
