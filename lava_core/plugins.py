@@ -25,7 +25,7 @@ log = logging.getLogger("lava.plugins")
 
 ENTRY_POINT_GROUP = "lava.plugins"
 CORE_DIST = "lava-core"
-_BUILTIN_MODULES = ("lava_core.builtin_actions",)
+_BUILTIN_MODULES = ("lava_core.builtin_actions", "lava_core.actions")
 
 Registrar = Callable[[type], None]
 

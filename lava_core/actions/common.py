@@ -10,7 +10,7 @@ that add actions may use them too.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 from lava_core.convert import Duration, converter
 from lava_core.dispatch import Delay
@@ -27,6 +27,12 @@ class ActionError(LavaError):
 def is_template(value: object) -> bool:
     """A string Jinja would change: it holds an expression, a statement or a comment."""
     return isinstance(value, str) and any(mark in value for mark in ("{{", "{%", "{#"))
+
+
+class Renderer(Protocol):
+    """What renders a field: an :class:`~lava_core.run.ActionContext` or a job's ``RunContext``."""
+
+    def render(self, source: str, *, where: str) -> str: ...
 
 
 class TemplatedDuration:
@@ -48,16 +54,19 @@ class TemplatedDuration:
             return cls(value.template if value.template is not None else value.value)
         return cls(value)
 
-    def resolve(self, ctx: ActionContext, *, where: str) -> Duration:
-        """The duration, rendering the template first; ActionError naming ``where`` if it is not one."""
+    def resolve(self, ctx: Renderer | None, *, where: str) -> Duration:
+        """The duration, rendering the template first (not when ``ctx`` is None: no Jinja).
+
+        ActionError naming ``where`` if the result is not a valid duration.
+        """
         if self.template is None:
             assert self.value is not None
             return self.value
-        rendered = ctx.render(self.template, where=where).strip()
+        rendered = ctx.render(self.template, where=where).strip() if ctx is not None else self.template
         try:
             return self.parse(rendered)
         except (TypeError, ValueError) as exc:
-            msg = f"{where}: {exc} (rendered from {self.template!r})"
+            msg = f"{where}: {exc}" + _origin(self.template, rendered=ctx is not None)
             raise ActionError(msg) from None
 
     def __repr__(self) -> str:
@@ -75,6 +84,11 @@ class TemplatedChoice(str):
 
     choices: ClassVar[tuple[str, ...]] = ()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # By class, so it wins over the converter's hook for plain strings.
+        converter.register_structure_hook(cls, cls.structure)
+
     @classmethod
     def structure(cls, value: object, _: type) -> Self:
         if not isinstance(value, str):
@@ -91,13 +105,18 @@ class TemplatedChoice(str):
             raise ValueError(msg)
         return value
 
-    def resolve(self, ctx: ActionContext, *, where: str) -> str:
-        rendered = ctx.render(str(self), where=where).strip()
+    def resolve(self, ctx: Renderer | None, *, where: str) -> str:
+        """The value, rendering it first (not when ``ctx`` is None); ActionError naming ``where`` if not a choice."""
+        rendered = ctx.render(str(self), where=where).strip() if ctx is not None else str(self)
         try:
             return self._check(rendered)
         except ValueError as exc:
-            msg = f"{where}: {exc} (rendered from {str(self)!r})"
+            msg = f"{where}: {exc}" + _origin(str(self), rendered=ctx is not None)
             raise ActionError(msg) from None
+
+
+def _origin(template: str, *, rendered: bool) -> str:
+    return f" (rendered from {template!r})" if rendered else " (a template, but Jinja is off)"
 
 
 def _is_subclass_of(base: type) -> Any:
@@ -105,14 +124,13 @@ def _is_subclass_of(base: type) -> Any:
 
 
 converter.register_structure_hook_func(_is_subclass_of(TemplatedDuration), lambda v, tp: tp.structure(v, tp))
-converter.register_structure_hook_func(_is_subclass_of(TemplatedChoice), lambda v, tp: tp.structure(v, tp))
 
 
 def render_message(ctx: ActionContext, message: str | dict[str, Any], *, where: str = "message") -> str:
     """A message body: a string is rendered; a map is rendered leaf by leaf, then JSON-encoded.
 
     lava renders a map by JSON-encoding it first and rendering the text, so a
-    quote in a value breaks it; leaf by leaf it cannot, and numbers stay numbers.
+    rendered value holding a quote or a line break breaks it; leaf by leaf it cannot.
     """
     if isinstance(message, str):
         return ctx.render(message, where=where)
@@ -142,5 +160,5 @@ def redact_url(url: str) -> str:
     return f"{scheme}://{host}/…"
 
 
-__all__ = ["ActionError", "TemplatedChoice", "TemplatedDelay", "TemplatedDuration", "is_template",
+__all__ = ["ActionError", "Renderer", "TemplatedChoice", "TemplatedDelay", "TemplatedDuration", "is_template",
            "redact_url", "render_message", "render_optional", "truthy"]

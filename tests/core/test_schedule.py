@@ -9,6 +9,7 @@ import pytest
 
 from lava_core.errors import SpecError
 from lava_core.schedule import next_fire, parse_schedule, ticks
+import itertools
 
 
 def fires(zone_name, crontab, day):
@@ -49,7 +50,7 @@ def test_daily_schedules_fire_once_on_dst_days(zone, day, crontab, expected, why
 ])
 def test_hourly_schedules_keep_one_fire_per_elapsed_hour(zone, day):
     got = [datetime.strptime(f, "%Y-%m-%dT%H:%MZ") for f in fires(zone, "0 * * * *", day)]
-    steps = {b - a for a, b in zip(got, got[1:], strict=False)}
+    steps = {b - a for a, b in itertools.pairwise(got)}
     assert steps == {timedelta(hours=1)}
 
 
@@ -58,7 +59,7 @@ def test_sub_hourly_schedules_follow_elapsed_time_through_a_half_hour_fold():
     entry = parse_schedule("*/15 * * * *", zone)[0]
     start = datetime(2026, 4, 5, 1, 0, tzinfo=zone)
     got = [t for t in ticks(entry, start, start + timedelta(hours=2), zone) if t.fires]
-    steps = {b.at - a.at for a, b in zip(got, got[1:], strict=False)}
+    steps = {b.at - a.at for a, b in itertools.pairwise(got)}
     assert steps == {timedelta(minutes=15)}
     assert [t.dst for t in got].count("fold: repeated hour") == 2  # 01:30 and 01:45 ran twice
 
