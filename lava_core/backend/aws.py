@@ -127,9 +127,13 @@ class AwsBackend(Backend):
 
     # ------------------------------------------------------------------ jobs
     def put_jobs(self, specs: list[dict[str, Any]]) -> None:
-        requests = [{"PutRequest": {"Item": to_item(spec)}} for spec in specs]
+        self._batch_put(self.table("jobs"), specs)
+
+    def _batch_put(self, table: str, items: list[dict[str, Any]]) -> None:
+        """Write items 25 at a time (BatchWriteItem's limit), retrying what DynamoDB leaves unprocessed."""
+        requests = [{"PutRequest": {"Item": to_item(item)}} for item in items]
         for start in range(0, len(requests), 25):
-            pending = {self.table("jobs"): requests[start:start + 25]}
+            pending = {table: requests[start:start + 25]}
             while pending:
                 pending = self.dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
@@ -260,11 +264,7 @@ class AwsBackend(Backend):
 
     # ------------------------------------------------------------------ s3triggers
     def put_triggers(self, items: list[dict[str, Any]]) -> None:
-        requests = [{"PutRequest": {"Item": to_item(item)}} for item in items]
-        for start in range(0, len(requests), 25):
-            pending = {self.table("s3triggers"): requests[start:start + 25]}
-            while pending:
-                pending = self.dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        self._batch_put(self.table("s3triggers"), items)
 
     def get_trigger(self, trigger_id: str) -> dict[str, Any] | None:
         found = self.dynamodb.get_item(TableName=self.table("s3triggers"), Key={"trigger_id": {"S": trigger_id}},
