@@ -10,5 +10,7 @@ echo "test: ruff" >&2
 if [ -z "${DOCKER_HOST:-}" ]; then
   if DOCKER_HOST=$(bash scripts/infra/podman.sh); then export DOCKER_HOST; else unset DOCKER_HOST; echo "test: no container engine: docker job tests will be skipped" >&2; fi
 fi
+# Debian's cron (the crontab command) for the lavasched tests; without it they are skipped with the reason.
+bash scripts/infra/cron.sh >/dev/null || echo "test: no cron: lavasched crontab tests will be skipped" >&2
 echo "test: pytest" >&2
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
