@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("lava.worker")
 
 HARD_STOP_EXIT = 143
-JUMP_START_DELAY = 15.0
+JUMP_START_DELAY = "15s"  # lava's JUMPSTART_DELAY default; the setting overrides it
 
 
 @define(kw_only=True)
@@ -218,7 +218,8 @@ class Worker:
             with contextlib.suppress(SpecError):
                 job = load_job(spec)
                 if job.enabled is True:
-                    message = send(self.backend, DispatchRequest(job_id=job.job_id, delay=Delay(JUMP_START_DELAY)),
+                    delay = Delay(self.services.setting("JUMPSTART_DELAY", JUMP_START_DELAY))
+                    message = send(self.backend, DispatchRequest(job_id=job.job_id, delay=delay),
                                    worker=job.worker)
                     run_ids.append(message.run_id)
                     log.info("jump-start: dispatched %s (run %s)", job.job_id, message.run_id)
