@@ -287,6 +287,23 @@ class AwsBackend(Backend):
                                              ReturnValues="ALL_OLD")
         return "Attributes" in response
 
+    # ------------------------------------------------------------------ connections
+    def put_connections(self, items: list[dict[str, Any]]) -> None:
+        self._batch_put(self.table("connections"), items)
+
+    def get_connection(self, conn_id: str) -> dict[str, Any] | None:
+        found = self.dynamodb.get_item(TableName=self.table("connections"), Key={"conn_id": {"S": conn_id}},
+                                       ConsistentRead=True).get("Item")
+        return from_item(found) if found else None
+
+    def list_connections(self) -> list[dict[str, Any]]:
+        return sorted((from_item(i) for i in self._scan(self.table("connections"))), key=lambda c: c["conn_id"])
+
+    def delete_connection(self, conn_id: str) -> bool:
+        response = self.dynamodb.delete_item(TableName=self.table("connections"), Key={"conn_id": {"S": conn_id}},
+                                             ReturnValues="ALL_OLD")
+        return "Attributes" in response
+
     # ------------------------------------------------------------------ queues
     def send_message(self, fleet: str, body: dict[str, Any], delay: float = 0) -> str:
         return self.queues.send(fleet, encode_body(body), delay)

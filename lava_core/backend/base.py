@@ -144,6 +144,26 @@ class Backend(ABC):
     def delete_trigger(self, trigger_id: str) -> bool:
         """Remove an s3trigger entry; False when there was none."""
 
+    # ------------------------------------------------------------------ connections table
+    @abstractmethod
+    def put_connections(self, items: list[dict[str, Any]]) -> None:
+        """Write connection entries (lava's layout: ``conn_id``, ``type``, ``enabled``…), replacing same ids.
+
+        Callers validate first (:func:`lava_core.connections.check_connection`); the backend stores as given.
+        """
+
+    @abstractmethod
+    def get_connection(self, conn_id: str) -> dict[str, Any] | None:
+        """One stored connection entry, or None."""
+
+    @abstractmethod
+    def list_connections(self) -> list[dict[str, Any]]:
+        """Every stored connection entry, by ``conn_id``."""
+
+    @abstractmethod
+    def delete_connection(self, conn_id: str) -> bool:
+        """Remove a connection entry; False when there was none."""
+
     # ------------------------------------------------------------------ fleet queues
     def queue_name(self, fleet: str) -> str:
         """lava's queue name for a worker fleet: ``lava-<realm>-<fleet>``."""

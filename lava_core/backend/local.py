@@ -39,6 +39,7 @@ CREATE INDEX IF NOT EXISTS events_run ON events (run_id);
 CREATE TABLE IF NOT EXISTS state (state_id TEXT PRIMARY KEY, item TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS s3triggers (
     trigger_id TEXT PRIMARY KEY, bucket TEXT, prefix TEXT, item TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS connections (conn_id TEXT PRIMARY KEY, type TEXT, item TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (
     message_id TEXT PRIMARY KEY, queue TEXT NOT NULL, body TEXT NOT NULL,
     visible_at REAL NOT NULL, receive_count INTEGER NOT NULL DEFAULT 0,
@@ -75,8 +76,16 @@ class LocalBackend(Backend):
             msg = f"{self.db_path} is not a lava realm database"
             raise BackendError(msg)
         self.realm_name = row[0]
+        self._add_missing_tables()
 
     # ------------------------------------------------------------------ set-up
+    def _add_missing_tables(self) -> None:
+        """Tables added after a realm was made (connections): created when it is opened."""
+        found = {r[0] for r in self._conn().execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "connections" not in found:
+            self._writer.submit(lambda conn: conn.execute(
+                "CREATE TABLE IF NOT EXISTS connections (conn_id TEXT PRIMARY KEY, type TEXT, item TEXT NOT NULL)"))
+
     @staticmethod
     def exists(root: Path) -> bool:
         return (Path(root) / DB_NAME).is_file()
@@ -234,6 +243,21 @@ class LocalBackend(Backend):
 
     def delete_trigger(self, trigger_id: str) -> bool:
         return self._write("DELETE FROM s3triggers WHERE trigger_id = ?", (trigger_id,)) > 0
+
+    # ------------------------------------------------------------------ connections
+    def put_connections(self, items: list[dict[str, Any]]) -> None:
+        rows = [(i["conn_id"], i.get("type"), json.dumps(i)) for i in items]
+        self._writer.submit(lambda conn: conn.executemany("INSERT OR REPLACE INTO connections VALUES (?, ?, ?)", rows))
+
+    def get_connection(self, conn_id: str) -> dict[str, Any] | None:
+        row = self._conn().execute("SELECT item FROM connections WHERE conn_id = ?", (conn_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def list_connections(self) -> list[dict[str, Any]]:
+        return [json.loads(r[0]) for r in self._conn().execute("SELECT item FROM connections ORDER BY conn_id")]
+
+    def delete_connection(self, conn_id: str) -> bool:
+        return self._write("DELETE FROM connections WHERE conn_id = ?", (conn_id,)) > 0
 
     # ------------------------------------------------------------------ queues
     def send_message(self, fleet: str, body: dict[str, Any], delay: float = 0) -> str:

@@ -10,12 +10,23 @@
 # Assumes root on Debian 12. LAVA_PODMAN_DIR (default /tmp/lava-podman) holds the socket, the
 # service's log and pid file. The service keeps running after this script exits.
 # The host fixes are the ones recorded in infra-notes.md (section 4) for this kind of machine.
+#
+# It also declares the test registry address localhost:5055 (and 127.0.0.1:5055) insecure,
+# i.e. plain HTTP, in /etc/containers/registries.conf.d/50-lava-test-registry.conf: the
+# docker job's registry-login tests run a small registry stand-in there (a fixed port,
+# because registries.conf names registries by address). Podman reads that configuration
+# once, when the service starts, so the service is restarted when the file was just written.
+# Only pulls honour the file: Podman 4.3's /auth endpoint forces TLS for every address
+# except localhost[:port], which it tries over HTTPS then HTTP; so the tests log in to
+# localhost:5055 (see docs/jobtypes/docker.md).
 set -euo pipefail
 
 WORK=${LAVA_PODMAN_DIR:-/tmp/lava-podman}
 SOCK="$WORK/podman.sock"
 IMAGE=lava-test/busybox:latest
 CONF=/etc/containers/containers.conf
+TEST_REGISTRY_PORT=5055
+REGISTRIES_CONF=/etc/containers/registries.conf.d/50-lava-test-registry.conf
 
 say() { echo "podman.sh: $*" >&2; }
 fail() { say "$*"; exit 1; }
@@ -28,8 +39,27 @@ mkdir -p "$WORK"
 exec 9>"$WORK/lock"
 flock -w 300 9 || fail "another podman.sh has held $WORK/lock for 5 minutes"
 
-# Warm path: the service answers and already has the image.
-if command -v curl >/dev/null && answers && has_image; then
+# --- the test registry stand-in's address, declared plain HTTP (before the warm path: a
+# service already running without it must be restarted below).
+registries_text="# Written by lava's scripts/infra/podman.sh: the registry stand-in of the docker job tests.
+[[registry]]
+location = \"localhost:$TEST_REGISTRY_PORT\"
+insecure = true
+
+[[registry]]
+location = \"127.0.0.1:$TEST_REGISTRY_PORT\"
+insecure = true"
+registries_changed=0
+if [ "$(cat "$REGISTRIES_CONF" 2>/dev/null || true)" != "$registries_text" ]; then
+  [ "$(id -u)" = 0 ] || fail "needs root to write $REGISTRIES_CONF (running as $(id -un))"
+  mkdir -p "$(dirname "$REGISTRIES_CONF")"
+  printf '%s\n' "$registries_text" >"$REGISTRIES_CONF"
+  say "declared localhost:$TEST_REGISTRY_PORT and 127.0.0.1:$TEST_REGISTRY_PORT insecure (plain HTTP) in $REGISTRIES_CONF"
+  registries_changed=1
+fi
+
+# Warm path: the service answers, already has the image and read the final registries file.
+if [ "$registries_changed" = 0 ] && command -v curl >/dev/null && answers && has_image; then
   say "engine already running at unix://$SOCK"
   echo "unix://$SOCK"
   exit 0
@@ -98,12 +128,17 @@ if ! podman image exists "$IMAGE"; then
     || fail "podman import of $IMAGE failed"
 fi
 
-# --- the Docker-API service (started after containers.conf is final: it reads it once)
+# --- the Docker-API service (started after containers.conf and the registries file are final:
+# it reads them once)
 pidfile="$WORK/service.pid"
-if [ "$conf_changed" = 1 ] && [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-  say "restarting the service to apply $CONF"
-  kill "$(cat "$pidfile")" 2>/dev/null || true
-  sleep 0.5
+if [ "$conf_changed" = 1 ] || [ "$registries_changed" = 1 ]; then
+  if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    say "restarting the service to apply the new configuration"
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+    for _ in $(seq 50); do answers || break; sleep 0.1; done
+  elif answers; then
+    say "warning: a service not started by this script answers on $SOCK; restart it to apply the new configuration"
+  fi
 fi
 if ! answers; then
   rm -f "$SOCK"

@@ -30,11 +30,11 @@ _versions: dict[str, str] = {}
 _versions_lock = threading.Lock()
 
 
-def engine_address(run: RunContext, params: DockerParams) -> str:
-    """``parameters.docker_host``, else ``$LAVA_DOCKER_HOST``, ``$DOCKER_HOST``, the realm's
-    ``DOCKER_HOST`` config, else the default local socket."""
+def engine_address(run: RunContext, params: DockerParams, server: str | None = None) -> str:
+    """``parameters.docker_host``, else the docker connection's ``server``, else ``$LAVA_DOCKER_HOST``,
+    ``$DOCKER_HOST``, the realm's ``DOCKER_HOST`` config, else the default local socket."""
     config = run.realm.config
-    for value in (params.docker_host, os.environ.get("LAVA_DOCKER_HOST"), os.environ.get("DOCKER_HOST"),
+    for value in (params.docker_host, server, os.environ.get("LAVA_DOCKER_HOST"), os.environ.get("DOCKER_HOST"),
                   config.get("DOCKER_HOST"), config.get("docker_host")):
         if value:
             return str(value).strip()
@@ -62,37 +62,43 @@ def explain(exc: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def connect(address: str) -> Iterator[docker.DockerClient]:
+def connect(address: str, *, tls: bool | None = None, timeout: float | None = None,
+            hint: str = "set DOCKER_HOST on the worker or parameters.docker_host") -> Iterator[docker.DockerClient]:
     """A client for the engine at ``address`` that has answered a ping, closed afterwards.
 
-    An engine that is missing, refuses or does not answer within
-    :data:`CONNECT_TIMEOUT` is a JobError naming the address; never a hang.
+    ``tls`` None: TLS as the worker's ``DOCKER_TLS_VERIFY``/``DOCKER_CERT_PATH`` say (as the
+    docker CLI); true or false: a docker connection's ``tls`` (HTTPS with the system's CAs for a
+    ``tcp://`` address). ``timeout`` limits each later engine call (default :data:`API_TIMEOUT`).
+    An engine that is missing, refuses or does not answer within :data:`CONNECT_TIMEOUT` is a
+    JobError naming the address (and ``hint``); never a hang.
     """
-    environment = {**os.environ, "DOCKER_HOST": address}
     with _versions_lock:
         version = _versions.get(address, "auto")
     try:
-        client = docker.from_env(environment=environment, version=version, timeout=CONNECT_TIMEOUT)
+        if tls is None:
+            environment = {**os.environ, "DOCKER_HOST": address}
+            client = docker.from_env(environment=environment, version=version, timeout=CONNECT_TIMEOUT)
+        else:
+            client = docker.DockerClient(base_url=address, tls=tls, version=version, timeout=CONNECT_TIMEOUT)
     except (DockerException, requests.RequestException, ImportError) as exc:  # ImportError: ssh:// without paramiko
-        raise _unreachable(address, exc) from exc
+        raise _unreachable(address, exc, hint) from exc
     try:
         try:
             client.ping()
         except (DockerException, requests.RequestException) as exc:
             with _versions_lock:
                 _versions.pop(address, None)
-            raise _unreachable(address, exc) from exc
+            raise _unreachable(address, exc, hint) from exc
         with _versions_lock:
             _versions[address] = client.api.api_version
-        client.api.timeout = API_TIMEOUT
+        client.api.timeout = timeout or API_TIMEOUT
         yield client
     finally:
         client.close()
 
 
-def _unreachable(address: str, exc: BaseException) -> JobError:
-    msg = (f"cannot reach the container engine at {address}: {explain(exc)} "
-           "(set DOCKER_HOST on the worker or parameters.docker_host)")
+def _unreachable(address: str, exc: BaseException, hint: str) -> JobError:
+    msg = f"cannot reach the container engine at {address}: {explain(exc)} ({hint})"
     return JobError(msg, data={"exit_status": None, "output": [], "docker_host": address})
 
 

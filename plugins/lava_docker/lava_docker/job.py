@@ -11,6 +11,7 @@ from lava_docker.command import container_command, container_env, container_host
 from lava_docker.container import ContainerSpec, run_container
 from lava_docker.engine import connect, engine_address, ensure_image
 from lava_docker.params import DockerParams, check_params, image_source, parse_image
+from lava_docker.registry import docker_connection, login
 
 DEFAULT_TIMEOUT = "10m"
 # Network modes that share another namespace's host name, where setting one is an error.
@@ -23,7 +24,9 @@ class DockerJob(JobType):
     Runs the image's default command, or ``command`` plus ``args`` (each word
     rendered on its own), with the run folder mounted read-write at the same path
     and as the working directory. stdout and stderr are stored separately; the
-    container is removed afterwards in every case.
+    container is removed afterwards in every case. A docker connection (the
+    ``docker`` parameter, else the realm's ``docker``) may give the engine and a
+    registry to log in to before the pull.
     """
 
     type_name = "docker"
@@ -38,10 +41,19 @@ class DockerJob(JobType):
         extra = {"vars": params.vars}
         command = container_command(run, params, extra)
         env = container_env(run, params, extra)
-        address = engine_address(run, params)
+        conn = docker_connection(run, params)
+        server = conn.fields.server if conn is not None else None
+        address = engine_address(run, params, server)
         spec = ContainerSpec(address=address, image=image.reference, label=text,
                              create=create_options(run, params, command, env), timeout=timeout_of(run, params))
-        with connect(address) as client:
+        options: dict[str, Any] = {}
+        if conn is not None:
+            options["timeout"] = conn.fields.timeout
+            if server is not None and address == server.strip():
+                options.update(tls=conn.fields.tls, hint=f"the server of docker connection {conn.conn_id}")
+        with connect(address, **options) as client:
+            if conn is not None:
+                login(client, conn, address)
             ensure_image(client, image, params.pull, address)
             return run_container(run, client, spec)
 

@@ -135,9 +135,9 @@ def check_params(job: Job, params: DockerParams) -> list[str]:
     problems += [f"$.parameters.host_config.{key}: not an allowed host_config key "
                  f"(allowed: {', '.join(sorted(HOST_CONFIG_KEYS))})"
                  for key in sorted(set(params.host_config) - HOST_CONFIG_KEYS)]
-    if params.docker is not None:
-        problems.append("$.parameters.docker: docker connections are not supported yet; give the engine address "
-                        "in parameters.docker_host or DOCKER_HOST on the worker")
+    if params.docker is not None and not params.docker.strip():
+        problems.append("$.parameters.docker: empty connection id (leave it out to use the realm's docker "
+                        "connection, if any)")
     if params.docker_host is not None and not params.docker_host.strip():
         problems.append("$.parameters.docker_host: empty engine address")
     if params.timeout is not None and params.timeout <= 0:

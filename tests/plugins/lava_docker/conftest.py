@@ -89,8 +89,8 @@ def no_container_left(engine_client: docker.DockerClient | None) -> Iterator[Non
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """One line, even with -q, saying whether the docker job tests ran on a real engine."""
-    here = "tests/plugins/lava_docker/test_docker"
-    reports = {kind: [r for r in terminalreporter.stats.get(kind, []) if here in getattr(r, "nodeid", "")]
+    here = ("tests/plugins/lava_docker/test_docker", "tests/plugins/lava_docker/test_registry")
+    reports = {kind: [r for r in terminalreporter.stats.get(kind, []) if getattr(r, "nodeid", "").startswith(here)]
                for kind in ("passed", "failed", "skipped", "error")}
     if not any(reports.values()):
         return  # the docker tests were not selected in this run

@@ -75,17 +75,17 @@ def test_bad_host_config_key_is_reported_with_its_path(host):
 
 
 def test_every_problem_is_reported_at_once(host):
-    found = problems(host, "Not An Image", pull="sometimes", command=["ok", {"no": 1}], docker="dk", timeout="0s")
+    found = problems(host, "Not An Image", pull="sometimes", command=["ok", {"no": 1}], docker=" ", timeout="0s")
     assert found == [
         "$.payload: bad repository name 'Not An Image' in image 'Not An Image' "
         "(lower-case letters, digits and single separators . _ - only)",
         "$.parameters.command[1]: expected a string or a number, got {'no': 1}",
         "$.parameters.pull: expected one of if-missing, always, never, got 'sometimes'",
-        "$.parameters.docker: docker connections are not supported yet; give the engine address in "
-        "parameters.docker_host or DOCKER_HOST on the worker",
+        "$.parameters.docker: empty connection id (leave it out to use the realm's docker connection, if any)",
         "$.parameters.timeout: must be more than 0, got '0s'",
     ]
     assert problems(host, colour="red") == ["$.parameters.colour: unknown field"]
+    assert problems(host, docker="reg/main") == []  # a connection id: looked up when the job runs
 
 
 def test_missing_image_and_wrong_types(host):
