@@ -179,6 +179,15 @@ class PluginHost:
             msg = f"unknown action {name!r} (installed: {', '.join(sorted(self.actions)) or 'none'})"
             raise PluginError(msg) from None
 
+    def trigger(self, name: str) -> TriggerSource:
+        """The trigger source called ``name``, or a PluginError saying what is installed."""
+        try:
+            return self.triggers[name]
+        except KeyError:
+            msg = (f"no installed plugin provides trigger source {name!r} "
+                   f"(installed: {', '.join(sorted(self.triggers)) or 'none'}; lava's own are in lava-triggers)")
+            raise PluginError(msg) from None
+
     def plugin_infos(self) -> list[PluginInfo]:
         return sorted(self.infos.values(), key=lambda i: (i.distribution != CORE_DIST, i.distribution, i.name))
 

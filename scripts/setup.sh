@@ -17,6 +17,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 plugins=()
 for p in plugins/*/pyproject.toml; do plugins+=(-e "$(dirname "$p")"); done
+plugins+=(-e triggers)  # lava-triggers: the trigger sources (s3trigger, dispatch helper)
 echo "setup: installing lava-core and $(( ${#plugins[@]} / 2 )) plugin distribution(s) into .venv" >&2
 if ! { .venv/bin/python -m pip install --quiet --upgrade pip 'setuptools>=68' wheel \
        && .venv/bin/python -m pip install --quiet -e '.[test]' "${plugins[@]}"; } >"$log" 2>&1; then

@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 
-from lava_core.cli import conn, jobs, runs, sched, state, store
+from lava_core.cli import conn, jobs, runs, sched, state, store, triggers
 from lava_core.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error
 from lava_core.backend.aws_schema import DEFAULT_MAX_RECEIVES
 from lava_core.errors import LavaError, SpecError
@@ -113,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     state.add_parsers(sub)
     conn.add_parsers(sub)
     sched.add_parsers(sub, runs.duration_arg)
+    triggers.add_parsers(sub, runs.duration_arg)
 
     plugins = sub.add_parser("plugins", help="list installed plugins and what each provides")
     plugins.add_argument("--json", action="store_true")
