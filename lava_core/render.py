@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 
 import jinja2
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from lava_core.errors import LavaError
@@ -25,7 +26,20 @@ class RenderError(LavaError):
     """A template could not be rendered; the message names the field and the cause."""
 
 
-_env = SandboxedEnvironment(undefined=jinja2.Undefined, autoescape=False, keep_trailing_newline=True)
+class _Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox, except that touching an unsafe attribute fails at once.
+
+    The stock sandbox turns ``{{ ''.__class__ }}`` alone into an empty string
+    (it only fails when the result is used further): an attempt to escape should
+    be an error that names the attribute, not a silent blank.
+    """
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
+        msg = f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe"
+        raise SecurityError(msg)
+
+
+_env = _Sandbox(undefined=jinja2.Undefined, autoescape=False, keep_trailing_newline=True)
 
 
 def _s3_split(value: str) -> tuple[str, str]:

@@ -186,10 +186,11 @@ def test_sandbox_escapes_are_refused_with_a_clear_error(local, source, template)
     assert "is unsafe" in problem
 
 
-def test_an_unsafe_attribute_on_its_own_renders_as_nothing(local, source):
+def test_an_unsafe_attribute_on_its_own_is_refused_too(local, source):
     local.put_triggers([entry("T", "in", "j1", globals={"c": "{{ ''.__class__ }}"})])
-    run(source, local, s3_event("in/x.csv"))
-    assert sent(local)[0]["globals"] == {"c": ""}
+    report = run(source, local, s3_event("in/x.csv"))
+    assert sent(local) == []
+    assert "SecurityError: access to attribute '__class__' of 'str' object is unsafe" in report.items[0].errors[0]
 
 
 def test_duplicate_events_are_suppressed_across_instances(realm):
