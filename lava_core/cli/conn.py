@@ -3,42 +3,20 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from lava_core.backend import open_realm
-from lava_core.cli.jobs import load_spec_file
+from lava_core.cli.specfiles import check_files
 from lava_core.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error, print_json, print_table, short
 from lava_core.connections import Connection, check_connection
-from lava_core.errors import SpecError
 
 
 def _validated(files: list[str]) -> tuple[list[Connection], list[str]]:
     """Every connection in ``files``, and every problem found (with file, index and path)."""
-    found: list[Connection] = []
-    problems: list[str] = []
-    seen: dict[str, str] = {}
-    for name in files:
-        try:
-            entries = load_spec_file(Path(name))
-        except OSError as exc:
-            problems.append(f"{name}: {exc.strerror}")
-            continue
-        except SpecError as exc:
-            problems += str(exc).splitlines()
-            continue
-        for index, data in enumerate(entries):
-            source = name if len(entries) == 1 else f"{name}[{index}]"
-            try:
-                found.append(check_connection(data, source=source))
-            except SpecError as exc:
-                problems += str(exc).splitlines()
-            conn_id = data.get("conn_id") if isinstance(data, dict) else None
-            if isinstance(conn_id, str):
-                if conn_id in seen:
-                    problems.append(f"{source}: $.conn_id: {conn_id!r} is also defined in {seen[conn_id]}")
-                seen.setdefault(conn_id, source)
-    return found, problems
+    found, problems = check_files(
+        files, lambda data, source: check_connection(data, source=source),
+        lambda data, _conn: data.get("conn_id") if isinstance(data, dict) else None, "conn_id")
+    return [conn for conn, _ in found], problems
 
 
 def cmd_conn_put(args: argparse.Namespace) -> int:

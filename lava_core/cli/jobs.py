@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,49 +10,17 @@ from typing import Any
 import yaml
 
 from lava_core.backend import open_realm, realm_spec
+from lava_core.cli.specfiles import check_files
 from lava_core.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error, print_json, print_table, short
 from lava_core.convert import unstructure
-from lava_core.errors import SpecError
 from lava_core.plugins import PluginHost
 from lava_core.validate import validate_spec
 
 
-def load_spec_file(path: Path) -> list[Any]:
-    """Job specs from a JSON or YAML file: one spec, or a list of specs."""
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise SpecError([f"$: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}"],
-                        source=str(path)) from exc
-    return data if isinstance(data, list) else [data]
-
-
 def _validated(files: list[str], host: PluginHost) -> tuple[list[Any], list[str]]:
-    jobs, problems = [], []
-    seen: dict[str, str] = {}
-    for name in files:
-        path = Path(name)
-        try:
-            specs = load_spec_file(path)
-        except OSError as exc:
-            problems.append(f"{name}: {exc.strerror}")
-            continue
-        except SpecError as exc:
-            problems += str(exc).splitlines()
-            continue
-        for index, spec in enumerate(specs):
-            source = name if len(specs) == 1 else f"{name}[{index}]"
-            try:
-                job = validate_spec(host, spec, source=source)
-            except SpecError as exc:
-                problems += str(exc).splitlines()
-                continue
-            if job.job_id in seen:
-                problems.append(f"{source}: $.job_id: {job.job_id!r} is also defined in {seen[job.job_id]}")
-            seen[job.job_id] = source
-            jobs.append(job)
-    return jobs, problems
+    found, problems = check_files(files, lambda data, source: validate_spec(host, data, source=source),
+                                  lambda _data, job: job.job_id if job is not None else None, "job_id")
+    return [job for job, _ in found], problems
 
 
 def cmd_job_validate(args: argparse.Namespace) -> int:

@@ -19,10 +19,10 @@ from urllib.parse import quote_plus
 
 from lava_core.backend import Backend, open_realm
 from lava_core.cli import lambdas
-from lava_core.cli.jobs import load_spec_file
+from lava_core.cli.specfiles import check_files
 from lava_core.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error, print_json, print_table, short
 from lava_core.dispatch import send
-from lava_core.errors import LavaError, SpecError
+from lava_core.errors import LavaError
 from lava_core.plugins import PluginHost
 from lava_core.units import parse_duration
 
@@ -34,28 +34,9 @@ S3_SOURCE = "s3trigger"
 
 def cmd_trigger_put(args: argparse.Namespace) -> int:
     checker = PluginHost().trigger(S3_SOURCE)
-    entries, problems = [], []
-    seen: dict[str, str] = {}
-    for name in args.files:
-        try:
-            items = load_spec_file(Path(name))
-        except OSError as exc:
-            problems.append(f"{name}: {exc.strerror}")
-            continue
-        except SpecError as exc:
-            problems += str(exc).splitlines()
-            continue
-        for index, item in enumerate(items):
-            source = name if len(items) == 1 else f"{name}[{index}]"
-            try:
-                entry = checker.check_entry(item, source=source)
-            except SpecError as exc:
-                problems += str(exc).splitlines()
-                continue
-            if entry.trigger_id in seen:
-                problems.append(f"{source}: $.trigger_id: {entry.trigger_id!r} is also defined in {seen[entry.trigger_id]}")
-            seen[entry.trigger_id] = source
-            entries.append((entry, item))
+    entries, problems = check_files(
+        args.files, lambda item, source: checker.check_entry(item, source=source),
+        lambda _item, entry: entry.trigger_id if entry is not None else None, "trigger_id")
     if problems:
         for line in problems:
             print(line)
