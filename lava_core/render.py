@@ -11,6 +11,7 @@ import datetime as _dt
 import functools
 import os.path
 import re
+import shlex
 import types
 import uuid
 from typing import Any
@@ -78,6 +79,27 @@ def render_str(source: str, variables: dict[str, Any], *, where: str = "template
     except jinja2.TemplateError as exc:
         msg = f"{where}: {type(exc).__name__}: {exc}"
         raise RenderError(msg) from exc
+
+
+_TEMPLATE_SPAN = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+
+
+def split_words(text: str) -> list[str]:
+    """Shell-style words of a command line, keeping each Jinja expression whole.
+
+    ``run.sh {{ globals.n }}`` is two words, not four, so templates may contain
+    spaces; each word is rendered on its own afterwards, so a rendered value
+    with spaces still stays one argument (lava rendered after splitting, so a
+    template with a space broke apart).
+    """
+    spans: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        spans.append(match.group(0))
+        return f"\x00{len(spans) - 1}\x00"
+
+    words = shlex.split(_TEMPLATE_SPAN.sub(hide, text))
+    return [re.sub(r"\x00(\d+)\x00", lambda m: spans[int(m.group(1))], word) for word in words]
 
 
 def render_obj(value: Any, variables: dict[str, Any], *, where: str = "$") -> Any:

@@ -215,6 +215,13 @@ class RunContext:
             return source  # nothing to render: skip building the variables
         return render_str(source, self.render_vars(**extra), where=where)
 
+    def render_args(self, args: list[Any], *, jinja: bool, where: str, **extra: Any) -> list[str]:
+        """Each argument rendered on its own (``where[i]`` in errors), so a value with spaces stays one argv element."""
+        texts = [str(arg) for arg in args]
+        if not jinja:
+            return texts
+        return [self.render(text, where=f"{where}[{index}]", **extra) for index, text in enumerate(texts)]
+
     def render_obj(self, value: Any, *, where: str, **extra: Any) -> Any:
         return render_obj(value, self.render_vars(**extra), where=where)
 

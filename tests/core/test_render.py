@@ -101,3 +101,10 @@ def test_utils_in_templates():
     assert render_str("{{ utils.re.sub('\\\\d+', 'N', 'a1b22') }}", variables) == "aNbN"
     assert render_str("{{ utils.datetime(2025, 3, 1).strftime('%Y%m%d') }}", variables) == "20250301"
     assert len(render_str("{{ utils.uuid() }}", variables)) == 36
+
+
+def test_split_words_keeps_templates_whole():
+    from lava_core.render import split_words
+
+    assert split_words("run.sh {{ globals.a b }} 'x y' --n={{ n }}") == ["run.sh", "{{ globals.a b }}", "x y",
+                                                                           "--n={{ n }}"]

@@ -9,7 +9,7 @@ from attrs import define, field
 
 from lava_core import Duration, Job, JobType, RunContext
 
-from lava_cmd.process import build_env, render_args, run_and_capture
+from lava_cmd.process import build_env, run_and_capture
 
 DEFAULT_TIMEOUT = "10m"
 
@@ -46,13 +46,13 @@ class CmdJob(JobType):
 
     def run(self, run: RunContext, params: CmdParams) -> dict[str, Any]:
         extra = {"vars": params.vars}
-        args = render_args(run, params.args, jinja=params.jinja, where="parameters.args", **extra)
+        args = run.render_args(params.args, jinja=params.jinja, where="parameters.args", **extra)
         payload = run.job.payload
         if isinstance(payload, str):
             command = run.render(payload, where="payload", **extra) if params.jinja else payload
             argv = ["/bin/sh", "-c", " ".join([command, *(shlex.quote(a) for a in args)])]
         else:
-            argv = render_args(run, payload, jinja=params.jinja, where="payload", **extra) + args
+            argv = run.render_args(payload, jinja=params.jinja, where="payload", **extra) + args
         timeout = timeout_of(run, params, "CMD_TIMEOUT")
         env = build_env(run, params.env, jinja=params.jinja, **extra)
         label = payload if isinstance(payload, str) else " ".join(map(str, payload))

@@ -8,7 +8,9 @@ from lava_core import Job, JobType, RunContext
 
 from lava_cmd.cmd import CmdParams, timeout_of
 from lava_cmd.payloads import fetch, payload_location, resolve_payload
-from lava_cmd.process import build_env, render_args, run_and_capture, split_words
+from lava_core.render import split_words
+
+from lava_cmd.process import build_env, run_and_capture
 
 
 class ExeJob(JobType):
@@ -31,7 +33,7 @@ class ExeJob(JobType):
         name, *payload_args = split_words(run.job.payload)
         (obj,) = resolve_payload(run, name, single=True)
         path = fetch(run, obj, run.workdir, executable=True)
-        args = render_args(run, [*payload_args, *params.args], jinja=params.jinja, where="parameters.args", **extra)
+        args = run.render_args([*payload_args, *params.args], jinja=params.jinja, where="parameters.args", **extra)
         env = build_env(run, params.env, jinja=params.jinja, **extra)
         env["LAVA_S3_PAYLOAD"] = payload_location(run, name)
         return run_and_capture(run, [str(path), *args], env=env, timeout=timeout_of(run, params, "EXE_TIMEOUT"),

@@ -13,7 +13,9 @@ from lava_core import Job, JobError, JobType, RunContext
 from lava_cmd.bundles import is_bundle, unpack
 from lava_cmd.cmd import CmdParams, timeout_of
 from lava_cmd.payloads import fetch, payload_location, resolve_payload
-from lava_cmd.process import build_env, render_args, run_and_capture, split_words
+from lava_core.render import split_words
+
+from lava_cmd.process import build_env, run_and_capture
 
 
 @define(frozen=True, kw_only=True)
@@ -60,7 +62,7 @@ class PkgJob(JobType):
             msg = f"command {program!r} is not a file inside the bundle"
             raise JobError(msg, data={"exit_status": 1, "output": []})
         executable.chmod(executable.stat().st_mode | stat.S_IXUSR)
-        args = render_args(run, [*words, *params.args], jinja=params.jinja, where="parameters.command", **extra)
+        args = run.render_args([*words, *params.args], jinja=params.jinja, where="parameters.command", **extra)
         env = build_env(run, params.env, jinja=params.jinja, **extra)
         env["LAVA_S3_PAYLOAD"] = payload_location(run, name)
         label = Path(name.rstrip("/")).name

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -11,33 +9,6 @@ from lava_core import JobError, RunContext
 from lava_core.procs import TIMEOUT_EXIT_STATUS, run_process
 
 STDERR_TAIL = 2000
-_TEMPLATE_SPAN = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
-
-
-def split_words(text: str) -> list[str]:
-    """Shell-style words of ``text``, keeping each Jinja expression whole.
-
-    ``run.sh {{ globals.n }}`` is two words, not four, so templates may contain
-    spaces; each word is rendered on its own afterwards, so a rendered value
-    with spaces still stays one argument.
-    """
-    spans: list[str] = []
-
-    def hide(match: re.Match[str]) -> str:
-        spans.append(match.group(0))
-        return f"\x00{len(spans) - 1}\x00"
-
-    words = shlex.split(_TEMPLATE_SPAN.sub(hide, text))
-    return [re.sub(r"\x00(\d+)\x00", lambda m: spans[int(m.group(1))], word) for word in words]
-
-
-def render_args(run: RunContext, args: list[Any], *, jinja: bool, where: str, **extra: Any) -> list[str]:
-    """Each argument rendered on its own, so a value with spaces stays one argv element."""
-    out = []
-    for index, arg in enumerate(args):
-        text = str(arg)
-        out.append(run.render(text, where=f"{where}[{index}]", **extra) if jinja else text)
-    return out
 
 
 def build_env(run: RunContext, env: dict[str, Any], *, jinja: bool, **extra: Any) -> dict[str, str]:
@@ -90,4 +61,4 @@ def run_and_capture(run: RunContext, argv: list[str], *, env: dict[str, str], ti
     return result
 
 
-__all__ = ["build_env", "render_args", "run_and_capture"]
+__all__ = ["build_env", "run_and_capture"]

@@ -4,42 +4,19 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import socket
 from typing import Any
 
 from lava_core import RunContext
+from lava_core.render import split_words
 
 from lava_docker.params import DockerParams
 
-# Jinja spans are set aside before shell-style splitting, so ``{{ globals.a b }}`` stays one word.
-_JINJA_SPAN = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
-_MARK = re.compile("\x01(\\d+)\x01")
 _HOSTNAME_BAD = re.compile(r"[^A-Za-z0-9-]+")
 HOSTNAME_MAX = 63
 
 # Passed from the worker's environment when set, so AWS SDKs in the container find their region.
 PASSED_THROUGH = ("AWS_DEFAULT_REGION", "AWS_REGION")
-
-
-def split_command(text: str) -> list[str]:
-    """Shell-style words of ``text``, each Jinja expression kept whole inside its word."""
-    kept: list[str] = []
-
-    def keep(match: re.Match[str]) -> str:
-        kept.append(match.group(0))
-        return f"\x01{len(kept) - 1}\x01"
-
-    words = shlex.split(_JINJA_SPAN.sub(keep, text))
-    return [_MARK.sub(lambda m: kept[int(m.group(1))], word) for word in words]
-
-
-def _render_each(run: RunContext, items: list[Any], *, jinja: bool, where: str, extra: dict[str, Any]) -> list[str]:
-    out = []
-    for index, item in enumerate(items):
-        text = str(item)
-        out.append(run.render(text, where=f"{where}[{index}]", **extra) if jinja else text)
-    return out
 
 
 def container_command(run: RunContext, params: DockerParams, extra: dict[str, Any]) -> list[str] | None:
@@ -51,11 +28,11 @@ def container_command(run: RunContext, params: DockerParams, extra: dict[str, An
     """
     words: list[Any] = []
     if isinstance(params.command, str):
-        words = split_command(params.command)
+        words = split_words(params.command)
     elif isinstance(params.command, list):
         words = list(params.command)
-    argv = _render_each(run, words, jinja=params.jinja, where="parameters.command", extra=extra)
-    argv += _render_each(run, params.args, jinja=params.jinja, where="parameters.args", extra=extra)
+    argv = run.render_args(words, jinja=params.jinja, where="parameters.command", **extra)
+    argv += run.render_args(params.args, jinja=params.jinja, where="parameters.args", **extra)
     return argv or None
 
 
