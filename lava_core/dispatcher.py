@@ -125,8 +125,7 @@ class Dispatcher:
     # ------------------------------------------------------------------ plan
     def refresh(self) -> None:
         """Re-read the jobs of this dispatcher; new or changed schedules are (re)planned, keeping their history."""
-        specs = {s["job_id"]: s for s in self.backend.list_jobs()
-                 if s.get("dispatcher") == self.options.name and s.get("schedule")}
+        specs = {s["job_id"]: s for s in self.backend.jobs_of_dispatcher(self.options.name) if s.get("schedule")}
         now = datetime.now(UTC)
         for job_id, spec in specs.items():
             if self._specs.get(job_id) == spec:

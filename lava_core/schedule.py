@@ -21,6 +21,7 @@ dispatcher honours it, cron does not. ``@hourly``, ``@daily``, ``@weekly``,
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -94,7 +95,13 @@ class Tick:
 
 def local_zone() -> ZoneInfo:
     """This host's IANA zone: ``$TZ``, else ``/etc/timezone``, else where ``/etc/localtime`` points, else UTC."""
-    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    return _local_zone(os.environ.get("TZ", ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _local_zone(tz_variable: str) -> ZoneInfo:
+    # Cached per $TZ value: `lava job put` checks every spec's schedule, and the host's files do not change.
+    candidates = [tz_variable.lstrip(":")]
     timezone_file = Path("/etc/timezone")
     if timezone_file.is_file():
         candidates.append(timezone_file.read_text().strip())

@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 from lava_core.backend.aws_items import entry_to_dict, event_from_item, from_item, to_attribute, to_item
 from lava_core.backend.aws_queues import SqsQueues, error_code, encode_body
 from lava_core.backend.aws_schema import (
+    DISPATCHER_INDEX,
     EVENTS_RUN_INDEX,
     EVENTS_TIME_INDEX,
     S3TRIGGER_INDEX,
@@ -146,6 +147,27 @@ class AwsBackend(Backend):
         items = self._scan(self.table("jobs"))
         return sorted((from_item(i) for i in items), key=lambda s: s["job_id"])
 
+    def jobs_of_dispatcher(self, dispatcher: str) -> list[dict[str, Any]]:
+        # The index projects only worker and schedule: it gives the ids, a batch read the specs.
+        pages = self.dynamodb.get_paginator("query").paginate(
+            TableName=self.table("jobs"), IndexName=DISPATCHER_INDEX, KeyConditionExpression="#d = :d",
+            ExpressionAttributeNames={"#d": "dispatcher"}, ExpressionAttributeValues={":d": {"S": dispatcher}},
+            ProjectionExpression="job_id")
+        keys = [{"job_id": i["job_id"]} for page in pages for i in page.get("Items", [])]
+        specs = [from_item(i) for i in self._batch_get(self.table("jobs"), keys)]
+        return sorted(specs, key=lambda s: s["job_id"])
+
+    def _batch_get(self, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Items by key, 100 at a time (BatchGetItem's limit), retrying what DynamoDB leaves unprocessed."""
+        items: list[dict[str, Any]] = []
+        for start in range(0, len(keys), 100):
+            pending: dict[str, Any] = {table: {"Keys": keys[start:start + 100], "ConsistentRead": True}}
+            while pending:
+                response = self.dynamodb.batch_get_item(RequestItems=pending)
+                items += response["Responses"].get(table, [])
+                pending = response.get("UnprocessedKeys") or {}
+        return items
+
     def delete_job(self, job_id: str) -> bool:
         response = self.dynamodb.delete_item(TableName=self.table("jobs"), Key={"job_id": {"S": job_id}},
                                              ReturnValues="ALL_OLD")
@@ -217,14 +239,7 @@ class AwsBackend(Backend):
             items = self._scan(self.table("events"), FilterExpression="run_id = :r",
                                ExpressionAttributeValues={":r": {"S": run_id}})
             return [event_from_item(i) for i in items]
-        events = []
-        for start in range(0, len(keys), 100):
-            pending: dict[str, Any] = {self.table("events"): {"Keys": keys[start:start + 100], "ConsistentRead": True}}
-            while pending:
-                response = self.dynamodb.batch_get_item(RequestItems=pending)
-                events += [event_from_item(i) for i in response["Responses"].get(self.table("events"), [])]
-                pending = response.get("UnprocessedKeys") or {}
-        return events
+        return [event_from_item(i) for i in self._batch_get(self.table("events"), keys)]
 
     def _scan(self, table: str, **filters: Any) -> list[dict[str, Any]]:
         pages = self.dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True, **filters)

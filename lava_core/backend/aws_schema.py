@@ -96,6 +96,7 @@ class TableSpec:
         return args
 
 
+DISPATCHER_INDEX = "dispatcher-index"
 EVENTS_RUN_INDEX = "run_id-index"
 EVENTS_TIME_INDEX = "job_id-tu_event-index"
 S3TRIGGER_INDEX = "s3trigger-index"
@@ -103,7 +104,7 @@ S3TRIGGER_INDEX = "s3trigger-index"
 TABLES: tuple[TableSpec, ...] = (
     TableSpec("realms", "realm", shared=True),
     TableSpec("jobs", "job_id", global_indexes=(
-        IndexSpec("dispatcher-index", "dispatcher", "job_id", "INCLUDE", ("worker", "schedule")),)),
+        IndexSpec(DISPATCHER_INDEX, "dispatcher", "job_id", "INCLUDE", ("worker", "schedule")),)),
     TableSpec("connections", "conn_id"),
     TableSpec("events", "job_id", "run_id",
               local_indexes=(IndexSpec(EVENTS_TIME_INDEX, "job_id", "tu_event"),),

@@ -83,6 +83,13 @@ class Backend(ABC):
     def list_jobs(self) -> list[dict[str, Any]]:
         """Every stored job spec, ordered by ``job_id``."""
 
+    def jobs_of_dispatcher(self, dispatcher: str) -> list[dict[str, Any]]:
+        """The stored specs whose ``dispatcher`` field is ``dispatcher``, by ``job_id``.
+
+        Backends answer from an index (lava's ``dispatcher-index``); this fallback scans.
+        """
+        return [s for s in self.list_jobs() if s.get("dispatcher") == dispatcher]
+
     @abstractmethod
     def delete_job(self, job_id: str) -> bool:
         """Remove a job; False when there was none."""

@@ -159,6 +159,10 @@ class LocalBackend(Backend):
     def list_jobs(self) -> list[dict[str, Any]]:
         return [json.loads(r[0]) for r in self._conn().execute("SELECT item FROM jobs ORDER BY job_id")]
 
+    def jobs_of_dispatcher(self, dispatcher: str) -> list[dict[str, Any]]:
+        rows = self._conn().execute("SELECT item FROM jobs WHERE dispatcher = ? ORDER BY job_id", (dispatcher,))
+        return [json.loads(r[0]) for r in rows]
+
     def delete_job(self, job_id: str) -> bool:
         return self._write("DELETE FROM jobs WHERE job_id = ?", (job_id,)) > 0
 

@@ -41,7 +41,7 @@ def cmd_sched_preview(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     backend = open_realm(args.realm, create=False)
     specs = [backend.get_job(args.job)] if args.job else [
-        s for s in backend.list_jobs() if s.get("dispatcher") == args.dispatcher and s.get("schedule")]
+        s for s in backend.jobs_of_dispatcher(args.dispatcher) if s.get("schedule")]
     if specs == [None]:
         error(f"no such job {args.job!r}")
         return EXIT_USAGE

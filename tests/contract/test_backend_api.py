@@ -177,3 +177,11 @@ def test_s3triggers_table_finds_entries_by_bucket_and_prefix(realm):
     assert [t["trigger_id"] for t in realm.list_triggers()] == ["t0", "t1", "t2", "t3", "t4"]
     assert realm.delete_trigger("t0")
     assert not realm.delete_trigger("t0")
+
+
+def test_jobs_of_a_dispatcher_come_from_its_index(realm):
+    realm.put_jobs([{"job_id": f"j{i}", "type": "cmd", "worker": "core", "payload": "true", "dispatcher": d,
+                     "schedule": "0 * * * *"} for i, d in enumerate(["main", "other", "main", None])])
+    assert [s["job_id"] for s in realm.jobs_of_dispatcher("main")] == ["j0", "j2"]
+    assert realm.jobs_of_dispatcher("main")[0]["schedule"] == "0 * * * *"  # whole specs, not the index projection
+    assert realm.jobs_of_dispatcher("nobody") == []

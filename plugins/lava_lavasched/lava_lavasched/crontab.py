@@ -73,7 +73,8 @@ def build(backend: Backend, names: list[str], *, env: dict[str, str], args: list
         except CrontabError as exc:
             msg = f"cannot write the crontab variable {name}: {exc}"
             raise CrontabError(msg) from None
-    result = plan(backend.list_jobs(), names, now=now or datetime.now(UTC), zone=zone, lava=lava_command(),
+    specs = [spec for name in names for spec in backend.jobs_of_dispatcher(name)]
+    result = plan(specs, names, now=now or datetime.now(UTC), zone=zone, lava=lava_command(),
                   args=args, log=log or default_log())
     if result.problems:
         raise ScheduleProblems(result.problems, names)
